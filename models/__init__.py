@@ -1,0 +1,37 @@
+"""Model registry: name -> module path. Each module defines ``Model(configs)``.
+
+Modules are imported lazily so that running a baseline never imports transformers.
+A model class may set these class attributes (defaults in brackets):
+
+- ``channel_independent`` [False]: the data view it expects by default (one channel per sample).
+- ``reference_lr_quirk`` [False]: follow the reference's OneCycle lr/25 start (Time-LLM only).
+- ``needs_training`` [True]: False for statistical models with nothing to learn (Naive2, ...).
+- ``full_history`` [False]: M4 evaluation hands it each series' whole training history.
+"""
+from __future__ import annotations
+
+import importlib
+
+from utils.errors import unknown_name
+
+MODEL_REGISTRY: dict[str, str] = {
+    "TimeLLM": "models.TimeLLM",
+    "DLinear": "models.DLinear",
+    "PatchTST": "models.PatchTST",
+    "Autoformer": "models.Autoformer",
+    "Informer": "models.Informer",
+    "Naive2": "models.Naive2",
+    "SeasonalNaive": "models.SeasonalNaive",
+}
+
+
+def get_model_class(name: str):
+    """Return the ``Model`` class registered under ``name`` (ConfigError listing names if unknown)."""
+    if name not in MODEL_REGISTRY:
+        raise unknown_name("model", name, MODEL_REGISTRY)
+    return importlib.import_module(MODEL_REGISTRY[name]).Model
+
+
+def model_attr(name: str, attr: str, default):
+    """A registry model's class attribute (see module docstring), or ``default``."""
+    return getattr(get_model_class(name), attr, default)

@@ -1,0 +1,131 @@
+"""Command-line entry point: parse the flags, seed, and hand over to the trainer in ``exp/``.
+
+Flag names and meanings follow the Time-LLM reference (``run_main.py``) so its scripts read
+the same here; flags nothing reads were dropped and ours are grouped at the end of each
+section. Every user-caused error ends as one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by tests to check every script line parses)."""
+    p = argparse.ArgumentParser(description="Time-LLM and baselines: train, evaluate, reproduce")
+    add = p.add_argument
+
+    # basic config
+    add("--task_name", default="long_term_forecast",
+        help="long_term_forecast | short_term_forecast")
+    add("--is_training", type=int, default=1, help="1: train then test; 0: test a saved checkpoint")
+    add("--model_id", default="test", help="free-form run id, part of the setting string")
+    add("--model_comment", default="none", help="prefix appended to the setting string")
+    add("--model", default="TimeLLM", help="model name (see models/__init__.py)")
+    add("--seed", type=int, default=2021, help="random seed")
+
+    # data loader
+    add("--data", default="ETTh1", help="dataset name (see data_provider/data_factory.py)")
+    add("--root_path", default="./dataset/ETT-small/", help="folder of the data file")
+    add("--data_path", default="ETTh1.csv", help="data file name")
+    add("--features", default="M", choices=["M", "S", "MS"],
+        help="M: multivariate -> multivariate, S: univariate -> univariate, MS: multivariate -> univariate")
+    add("--target", default="OT", help="target column for S / MS")
+    add("--freq", default="h", help="time-feature frequency: s, t, h, d, b, w, m (or 15min, ...)")
+    add("--embed", default="timeF", help="time features: timeF (normalised) | fixed | learned (integers)")
+    add("--checkpoints", default="./checkpoints/", help="where checkpoints are written (never deleted)")
+    add("--percent", type=int, default=100, help="few-shot: percentage of the training split to use")
+    add("--seasonal_patterns", default="Monthly", help="M4 subset: Yearly ... Hourly")
+    add("--test_drop_last", type=int, default=0,
+        help="1: drop the last incomplete test batch like the reference (loses test samples)")
+    add("--channel_independence", type=int, default=-1,
+        help="1: one channel per sample, 0: all channels per sample, -1: the model's default")
+    add("--m4_val_from_test", type=int, default=0,
+        help="M4: 1 validates on the test set like the reference (peeks); 0 holds out the last H points")
+    add("--test_data", default=None, help="zero-shot: dataset name to test on (default: --data)")
+    add("--test_root_path", default=None, help="zero-shot: folder of the test data file")
+    add("--test_data_path", default=None, help="zero-shot: test data file name")
+
+    # forecasting task
+    add("--seq_len", type=int, default=96, help="input length")
+    add("--label_len", type=int, default=48, help="decoder start-token length")
+    add("--pred_len", type=int, default=96, help="forecast horizon")
+
+    # model define
+    add("--enc_in", type=int, default=7, help="encoder input size (channels)")
+    add("--dec_in", type=int, default=7, help="decoder input size")
+    add("--c_out", type=int, default=7, help="output size")
+    add("--d_model", type=int, default=16, help="model width")
+    add("--n_heads", type=int, default=8, help="attention heads")
+    add("--e_layers", type=int, default=2, help="encoder layers")
+    add("--d_layers", type=int, default=1, help="decoder layers")
+    add("--d_ff", type=int, default=32, help="feed-forward width (Time-LLM: kept LLM channels)")
+    add("--moving_avg", type=int, default=25, help="moving-average window of series decomposition")
+    add("--factor", type=int, default=1, help="attention factor (Autoformer / Informer)")
+    add("--distil", type=int, default=1, help="Informer: 1 uses self-attention distilling")
+    add("--dropout", type=float, default=0.1, help="dropout")
+    add("--activation", default="gelu", help="activation")
+    add("--patch_len", type=int, default=16, help="patch length")
+    add("--stride", type=int, default=8, help="patch stride")
+    add("--individual", type=int, default=0, help="DLinear / PatchTST: one head per channel")
+    add("--fc_dropout", type=float, default=0.05, help="PatchTST: pretraining head dropout")
+    add("--head_dropout", type=float, default=0.0, help="PatchTST: head dropout")
+    add("--padding_patch", default="end", help="PatchTST: None | end")
+    add("--revin", type=int, default=1, help="PatchTST: RevIN on/off")
+    add("--affine", type=int, default=0, help="PatchTST: RevIN affine")
+    add("--subtract_last", type=int, default=0, help="PatchTST: 0 subtract mean, 1 subtract last")
+
+    # Time-LLM
+    add("--prompt_domain", type=int, default=0, help="1: use the dataset's prompt-bank description")
+    add("--llm_model", default="SmolLM2", help="backbone: SmolLM2 | MiniLM | LLAMA | GPT2 | BERT")
+    add("--llm_path", default=None, help="hub id or local folder overriding the backbone's weights")
+    add("--llm_dim", type=int, default=None,
+        help="LLM hidden size; derived from the backbone's config (an explicit value must agree)")
+    add("--llm_layers", type=int, default=6, help="keep the first k layers of the backbone")
+    add("--num_tokens", type=int, default=1000, help="number of text prototypes")
+    add("--prompt_cache", type=int, default=1,
+        help="1: exact prompt KV cache for causal backbones; 0: plain forward")
+    add("--ablation", default="none",
+        help="none | no_llm | attention_layer | random_llm | no_prompt | no_reprogramming")
+
+    # optimization
+    add("--num_workers", type=int, default=0, help="data loader workers")
+    add("--itr", type=int, default=1, help="experiment repetitions (seed + i)")
+    add("--train_epochs", type=int, default=10, help="epochs")
+    add("--batch_size", type=int, default=32, help="training batch size per process")
+    add("--eval_batch_size", type=int, default=8, help="evaluation batch size per process")
+    add("--patience", type=int, default=10, help="early-stopping patience")
+    add("--learning_rate", type=float, default=0.0001, help="learning rate")
+    add("--des", default="test", help="experiment description, part of the setting string")
+    add("--loss", default="MSE", help="MSE | MAE | SMAPE (M4)")
+    add("--lradj", default="type1", help="type1 | type2 | type3 | PEMS | constant | TST | COS")
+    add("--pct_start", type=float, default=0.2, help="OneCycle warm-up fraction")
+    add("--lr_quirk", default="auto", choices=["auto", "on", "off"],
+        help="reference OneCycle lr/25 start for epoch-wise schedules: auto = on for TimeLLM only")
+    add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
+    add("--mixed_precision", default=None, choices=["no", "fp16", "bf16"],
+        help="explicit mixed precision (overrides --use_amp)")
+    add("--use_deepspeed", type=int, default=0, help="1: DeepSpeed ZeRO-2 from --deepspeed_config")
+    add("--deepspeed_config", default="ds_config_zero2.json", help="DeepSpeed config file")
+    add("--results_dir", default="./results", help="where metrics, forecasts and plots go")
+    add("--overwrite", action="store_true", help="allow replacing an existing results folder")
+    add("--resume", action="store_true", help="continue an interrupted run from its last state")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, seed, run; turn user errors into one line and exit status 2."""
+    from utils.errors import UserError
+
+    args = build_parser().parse_args(argv)
+    try:
+        from exp.exp_main import run
+        run(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
