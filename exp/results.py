@@ -1,0 +1,140 @@
+"""Per-run results a researcher can use: metrics.json, forecasts, a plot, loss curves, a summary line.
+
+Layout under ``--results_dir``::
+
+    <setting>/metrics.json      every metric, sample count, wall time, parameters, full args
+    <setting>/pred.npy true.npy test forecasts and targets (scaled), when not too large
+    <setting>/forecast.png      a few test windows: input, truth, forecast
+    <setting>/losses.csv        train / validation / test loss and lr per epoch
+    <setting>/submission-<Pattern>.csv   M4 forecasts in the official layout
+    result_long_term_forecast.txt / result_short_term_forecast.txt   one line appended per run
+
+Nothing is overwritten unless ``--overwrite`` is given; every file is written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from utils.checkpoint import atomic_write_text
+from utils.errors import UserError
+
+MAX_SAVED_VALUES = 50_000_000  # pred.npy / true.npy beyond this many floats are truncated
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def _atomic_npy(array: np.ndarray, path: Path) -> None:
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+class ResultWriter:
+    """Writes one run's results folder (main process only)."""
+
+    def __init__(self, args, setting: str, is_main: bool):
+        self.args, self.setting, self.is_main = args, setting, is_main
+        self.root = Path(args.results_dir)
+        self.folder = self.root / setting
+
+    def check_free(self) -> None:
+        """Refuse to run when the results folder exists, unless ``--overwrite``."""
+        if self.folder.exists() and (self.folder / "metrics.json").exists() and not self.args.overwrite:
+            raise UserError(f"results already exist in {self.folder}; pass --overwrite to replace them "
+                            "or change --model_id / --des")
+
+    def write(self, result, info: dict, dataset) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        metrics = dict(result.metrics)
+        payload = {"metrics": metrics, **info, "args": vars(self.args),
+                   "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        if result.pred is not None:
+            saved = self._save_arrays(result.pred, result.true)
+            payload["saved_samples"] = saved
+        atomic_write_text(json.dumps(_jsonable(payload), indent=2), self.folder / "metrics.json")
+        self._write_losses(info.get("history") or [])
+        if "m4" in metrics and result.pred is not None:
+            from utils.m4_summary import write_submission
+            write_submission(self.folder / f"submission-{self.args.seasonal_patterns}.csv",
+                             list(getattr(dataset, "ids", range(len(result.pred)))), result.pred)
+        else:
+            self._plot(result)
+        self._append_summary(metrics)
+
+    def _save_arrays(self, pred: np.ndarray, true: np.ndarray) -> int:
+        n = len(pred)
+        per = int(np.prod(pred.shape[1:])) or 1
+        keep = min(n, max(1, MAX_SAVED_VALUES // per))
+        _atomic_npy(pred[:keep].astype(np.float32), self.folder / "pred.npy")
+        _atomic_npy(np.asarray(true[:keep], dtype=np.float32), self.folder / "true.npy")
+        return keep
+
+    def _write_losses(self, history: list[dict]) -> None:
+        if not history:
+            return
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+        atomic_write_text(buf.getvalue(), self.folder / "losses.csv")
+
+    def _plot(self, result, n_windows: int = 4) -> None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        if result.pred is None or len(result.pred) == 0:
+            return
+        idx = np.linspace(0, len(result.pred) - 1, n_windows).astype(int)
+        fig, axes = plt.subplots(n_windows, 1, figsize=(10, 2.4 * n_windows), squeeze=False)
+        for ax, i in zip(axes[:, 0], idx):
+            h = result.pred.shape[1]
+            x = result.inputs[i, :, -1] if result.inputs is not None and i < len(result.inputs) else None
+            off = 0
+            if x is not None:
+                ax.plot(np.arange(len(x)), x, color="0.5", lw=1, label="input")
+                off = len(x)
+            ax.plot(off + np.arange(h), result.true[i, :, -1], color="k", lw=1.2, label="truth")
+            ax.plot(off + np.arange(h), result.pred[i, :, -1], color="tab:red", lw=1.2, label="forecast")
+            ax.set_title(f"test window {i}", fontsize=9)
+        axes[0, 0].legend(loc="upper left", fontsize=8)
+        fig.suptitle(self.setting, fontsize=8)
+        fig.tight_layout()
+        tmp = self.folder / "forecast.tmp.png"
+        fig.savefig(tmp, dpi=90)
+        plt.close(fig)
+        tmp.replace(self.folder / "forecast.png")
+
+    def summary_line(self, metrics: dict) -> str:
+        if "m4" in metrics:
+            p = self.args.seasonal_patterns
+            s = metrics["m4"].get(p, {})
+            return (f"{self.setting}: {p} smape {s.get('smape', float('nan')):.3f} "
+                    f"mase {s.get('mase', float('nan')):.3f} owa {s.get('owa', float('nan')):.3f}")
+        return (f"{self.setting}: mse {metrics['mse']:.4f} mae {metrics['mae']:.4f} "
+                f"(original scale mse {metrics['mse_original']:.4f} mae {metrics['mae_original']:.4f}, "
+                f"{metrics['n_samples']} test samples)")
+
+    def _append_summary(self, metrics: dict) -> None:
+        from exp.tasks import get_task
+        path = self.root / get_task(self.args).result_file
+        with open(path, "a") as f:
+            f.write(self.summary_line(metrics) + "\n")

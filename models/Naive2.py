@@ -1,0 +1,201 @@
+"""Naive2: the official M4 benchmark (a naive forecast of the seasonally adjusted series).
+
+The definition is the M4 organisers' R code (``Benchmarks and Evaluation.R`` in M4-methods),
+which produced the official ``submission-Naive2`` forecasts; this implementation reproduces
+that file to ~1e-9 on M4 Hourly (see ``tests/test_naive.py``). Step by step, for a series
+``x`` of length ``n`` and seasonality ``m``:
+
+1. Seasonality test (R ``SeasonalityTest``), only when ``m > 1``: the series is seasonal when
+   ``n >= 3m``, R's default ``acf`` reaches lag ``m`` (``lag.max = floor(10 log10 n)``, capped
+   at ``n - 1``; shorter series give ``NA`` there, which R treats as not seasonal) and
+   ``|acf_m| > 1.645 * sqrt((1 + 2 * sum_{k=1}^{m-1} acf_k^2) / n)`` with
+   ``acf_k = sum_t (x_t - mean)(x_{t+k} - mean) / sum_t (x_t - mean)^2``.
+2. Classical multiplicative decomposition (R ``decompose``): trend = centred moving average,
+   weights ``1/m`` (odd ``m``) or ``(0.5, 1, ..., 1, 0.5)/m`` (even ``m``, the 2 x m average);
+   ratios ``x / trend`` averaged by position ``t mod m`` counted from the series' first point
+   (ignoring the ends where the trend is undefined); indices normalised to mean 1.
+3. Naive forecast of ``x / index`` (its last value), multiplied by the indices that continue
+   the series' phase (R: the last ``m`` values of ``decompose()$seasonal`` repeated).
+
+Non-seasonal series (or ``m == 1``) get the plain naive forecast. Guard added here (not in R,
+never triggered on M4): if the decomposition yields a non-finite or zero index, e.g. a moving
+average of zero on non-positive data, the series is treated as non-seasonal.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+# Seasonality m of each M4 pattern (REFERENCE section 2).
+M4_SEASONALITY: dict[str, int] = {
+    "Yearly": 1, "Quarterly": 4, "Monthly": 12, "Weekly": 1, "Daily": 1, "Hourly": 24,
+}
+
+_TCRIT = 1.645  # one-sided 90% normal quantile, as in the M4 R code
+
+
+def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sample autocorrelations of the rows of ``x`` (N, n) at lags 1..max_lag -> (N, max_lag).
+
+    R's ``acf`` definition: biased covariance over the full-series variance. Constant rows
+    give NaN (as in R).
+    """
+    xc = x - x.mean(axis=1, keepdims=True)
+    denom = np.einsum("ij,ij->i", xc, xc)
+    out = np.empty((x.shape[0], max_lag))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(1, max_lag + 1):
+            out[:, k - 1] = np.einsum("ij,ij->i", xc[:, k:], xc[:, :-k]) / denom
+    return out
+
+
+def seasonality_test(x: np.ndarray, m: int) -> np.ndarray:
+    """M4 90% seasonality test at lag ``m`` for the rows of ``x`` (N, n) -> bool (N,).
+
+    A 1-D ``x`` is treated as one row and gives a 0-d bool array.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rows = np.atleast_2d(x)
+    n = rows.shape[1]
+    lag_max = min(int(math.floor(10 * math.log10(n))) if n > 0 else 0, n - 1)
+    if m <= 1 or n < 3 * m or lag_max < m:
+        result = np.zeros(rows.shape[0], dtype=bool)
+    else:
+        acf = _acf(rows, m)
+        limit = _TCRIT / math.sqrt(n) * np.sqrt(1 + 2 * np.sum(acf[:, : m - 1] ** 2, axis=1))
+        with np.errstate(invalid="ignore"):
+            result = np.abs(acf[:, m - 1]) > limit  # NaN compares False, as R's NA -> FALSE
+    return result if x.ndim == 2 else result[0]
+
+
+def seasonal_indices(x: np.ndarray, m: int) -> np.ndarray:
+    """Multiplicative seasonal indices (R ``decompose(type="multiplicative")$figure``).
+
+    ``x`` (N, n) with ``n >= 2m`` -> (N, m); index ``j`` belongs to positions ``t`` with
+    ``t mod m == j`` (0-based, counted from each row's first point); each row has mean 1.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[1]
+    if m % 2 == 0:
+        weights = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    else:
+        weights = np.ones(m) / m
+    half = len(weights) // 2
+    # Centred moving average, defined on positions half .. n-1-half (the symmetric filter
+    # makes R's filter(sides = 2) alignment unambiguous).
+    windows = np.lib.stride_tricks.sliding_window_view(x, len(weights), axis=1)
+    trend = windows @ weights  # (N, n - 2*half)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = x[:, half : n - half] / trend
+    positions = np.arange(half, n - half) % m
+    figure = np.empty((x.shape[0], m))
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN positions stay NaN
+        for j in range(m):
+            figure[:, j] = np.nanmean(ratio[:, positions == j], axis=1)  # R: na.rm = TRUE
+        return figure / figure.mean(axis=1, keepdims=True)
+
+
+def naive2_forecast_batch(x: np.ndarray, h: int, m: int) -> np.ndarray:
+    """Naive2 forecasts for equal-length series: ``x`` (N, n) -> (N, h)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"naive2_forecast_batch expects a non-empty (N, n) array, got {x.shape}")
+    n = x.shape[1]
+    out = np.repeat(x[:, -1:], h, axis=1)  # plain naive for the non-seasonal rows
+    if m <= 1:
+        return out
+    seasonal = seasonality_test(x, m)
+    if not seasonal.any():
+        return out
+    rows = np.flatnonzero(seasonal)
+    figure = seasonal_indices(x[rows], m)
+    ok = np.all(np.isfinite(figure) & (figure != 0), axis=1)
+    rows, figure = rows[ok], figure[ok]
+    last_deseasonalised = x[rows, -1] / figure[:, (n - 1) % m]
+    future_phase = (n + np.arange(h)) % m
+    out[rows] = last_deseasonalised[:, None] * figure[:, future_phase]
+    return out
+
+
+def naive2_forecast(series: np.ndarray, h: int, m: int) -> np.ndarray:
+    """Official M4 Naive2 forecast of one series: ``series`` (n,) -> (h,)."""
+    series = np.asarray(series, dtype=np.float64).reshape(-1)
+    return naive2_forecast_batch(series[None, :], h, m)[0]
+
+
+def seasonality_from_configs(configs) -> int:
+    """Seasonality m: the M4 table for short-term runs, else ``configs.seasonality``, else 1."""
+    if getattr(configs, "task_name", None) == "short_term_forecast":
+        pattern = getattr(configs, "seasonal_patterns", None)
+        if pattern not in M4_SEASONALITY:
+            from utils.errors import unknown_name
+            raise unknown_name("M4 seasonal pattern", str(pattern), M4_SEASONALITY)
+        return M4_SEASONALITY[pattern]
+    m = getattr(configs, "seasonality", None)
+    return int(m) if m else 1
+
+
+def real_series(x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inputs as float64 numpy plus the real-point mask, or None when the whole window is real.
+
+    ``x_mark_enc`` counts as a mask only when it has ``x_enc``'s shape and holds only 0 and 1
+    (the M4 trainer's padding mask); time features (long-term datasets) do not.
+    """
+    x = x_enc.detach().to("cpu", torch.float64).numpy()
+    mask = None
+    if x_mark_enc is not None and tuple(x_mark_enc.shape) == tuple(x_enc.shape):
+        mk = x_mark_enc.detach().to("cpu", torch.float64).numpy()
+        if np.all((mk == 0) | (mk == 1)):
+            mask = mk > 0.5
+    return x, mask
+
+
+def forecast_windows(x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None, pred_len: int,
+                     fn) -> torch.Tensor:
+    """Apply a per-batch forecaster ``fn((N, n) float64, h) -> (N, h)`` to every channel.
+
+    Windows without a mask go through ``fn`` in one batch; masked (left-padded) series are
+    taken one by one with only their real points. Returns (B, pred_len, C) like ``x_enc``.
+    """
+    x, mask = real_series(x_enc, x_mark_enc)
+    B, _, C = x.shape
+    flat = x.transpose(0, 2, 1).reshape(B * C, -1)  # (B*C, L)
+    if mask is None:
+        out = fn(flat, pred_len)
+    else:
+        flat_mask = mask.transpose(0, 2, 1).reshape(B * C, -1)
+        out = np.zeros((B * C, pred_len))
+        for i in range(B * C):
+            s = flat[i, flat_mask[i]]
+            if s.size:  # an all-padding row forecasts zeros
+                out[i] = fn(s[None, :], pred_len)[0]
+    out = out.reshape(B, C, pred_len).transpose(0, 2, 1)
+    return torch.as_tensor(np.ascontiguousarray(out), dtype=x_enc.dtype, device=x_enc.device)
+
+
+class Model(nn.Module):
+    """Naive2 as a registry model; nothing to train.
+
+    forward(x_enc (B, L, C), x_mark_enc (B, L, C) mask or time features, x_dec, x_mark_dec)
+    -> (B, pred_len, C). Each channel of each window is forecast from its real points
+    (all of the window unless ``x_mark_enc`` is a 0/1 mask of ``x_enc``'s shape).
+    """
+
+    needs_training = False
+    full_history = True
+    channel_independent = True
+
+    def __init__(self, configs):
+        super().__init__()
+        self.pred_len = int(configs.pred_len)
+        self.seasonality = seasonality_from_configs(configs)
+
+    def forward(self, x_enc, x_mark_enc=None, x_dec=None, x_mark_dec=None):
+        m = self.seasonality
+        return forecast_windows(x_enc, x_mark_enc, self.pred_len,
+                                lambda s, h: naive2_forecast_batch(s, h, m))
