@@ -61,6 +61,24 @@ def mixed_precision(args) -> str | None:
     return None  # let `accelerate launch --mixed_precision ...` decide
 
 
+def _deepspeed_on_cpu_world() -> None:
+    """Make Accelerate see the real world size when DeepSpeed runs on CPU processes.
+
+    Under ``torchrun`` with ``ACCELERATE_USE_DEEPSPEED=true`` and no GPU, Accelerate initialises
+    DeepSpeed's communication (gloo) but records one process, so every rank would read the
+    whole data set. The DeepSpeed engine itself partitions over the real world size (ZeRO-2
+    works), so we correct Accelerate's shared state before the Accelerator is built.
+    """
+    import torch.distributed as dist
+    from accelerate.state import PartialState
+
+    state = PartialState()
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > state.num_processes:
+        state._shared_state.update(num_processes=dist.get_world_size(), process_index=dist.get_rank(),
+                                   local_process_index=int(os.environ.get("LOCAL_RANK", 0)),
+                                   backend="gloo")
+
+
 def build_accelerator(args):
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
@@ -70,8 +88,12 @@ def build_accelerator(args):
         from accelerate.utils import DeepSpeedPlugin
         if not Path(args.deepspeed_config).is_file():
             raise ConfigError(f"DeepSpeed config not found: {args.deepspeed_config}")
+        os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"
+        if not torch.cuda.is_available():
+            _deepspeed_on_cpu_world()
         kwargs["deepspeed_plugin"] = DeepSpeedPlugin(hf_ds_config=args.deepspeed_config)
-    return Accelerator(mixed_precision=mixed_precision(args), cpu=not torch.cuda.is_available(),
+    cpu = not torch.cuda.is_available() and not args.use_deepspeed
+    return Accelerator(mixed_precision=mixed_precision(args), cpu=cpu,
                        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
                        **kwargs)
 
@@ -123,7 +145,7 @@ class Trainer:
         if self.task.name == "short_term_forecast":
             from data_provider.m4 import M4_PATTERNS
             freq = M4_PATTERNS[self.args.seasonal_patterns].seasonality
-            return self.criterion(kw["insample"], freq, out.float(), true, kw["mask"])
+            return self.criterion(out.float(), true, insample=kw["insample"], mask=kw["mask"], freq=freq)
         return self.criterion(out.float(), true)
 
     def _loaders(self, flags) -> dict:
@@ -141,7 +163,9 @@ class Trainer:
 
         train_loader = loaders["train"][1]
         optimizer = torch.optim.Adam(self.trainable, lr=args.learning_rate)
-        lr_ctrl = LRController(optimizer, args, steps_per_epoch=len(train_loader))
+        # the reference counts batches before sharding; Accelerate steps its scheduler once per process
+        lr_ctrl = LRController(optimizer, args, steps_per_epoch=len(train_loader),
+                               steps_per_batch=acc.num_processes)
         self.schedule_note = lr_ctrl.describe()
         early = EarlyStopping(patience=args.patience)
         model, optimizer, train_loader = acc.prepare(self.model, optimizer, train_loader)

@@ -143,12 +143,17 @@ def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, 
 
 
 def m4_forecast(model, dataset, accelerator, args, full_history: bool) -> np.ndarray:
-    """Forecast every series' last window: (S, H), sharded over processes and gathered."""
+    """Forecast every series' last window: (S, H), sharded over processes and gathered.
+
+    Statistical models (``full_history``) see float64 histories: their forecasts must equal
+    the official submissions to the file's printed precision.
+    """
     from accelerate.utils import gather_object
 
     x, mask = dataset.full_history_window() if full_history else dataset.last_insample_window()
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float32).unsqueeze(-1)
-    mask = torch.as_tensor(np.asarray(mask), dtype=torch.float32).unsqueeze(-1)
+    dtype = torch.float64 if full_history else torch.float32
+    x = torch.as_tensor(np.asarray(x), dtype=dtype).unsqueeze(-1)
+    mask = torch.as_tensor(np.asarray(mask), dtype=dtype).unsqueeze(-1)
     idx = list(range(len(x)))
     chunks: list[tuple[int, np.ndarray]] = []
     model.eval()
@@ -158,10 +163,10 @@ def m4_forecast(model, dataset, accelerator, args, full_history: bool) -> np.nda
             ids = mine[s:s + bs]
             xb = x[ids].to(accelerator.device)
             dec = torch.cat([xb[:, -args.label_len:, :],
-                             torch.zeros(len(ids), args.pred_len, 1, device=xb.device)], dim=1)
+                             torch.zeros(len(ids), args.pred_len, 1, device=xb.device, dtype=dtype)], dim=1)
             mark = mask[ids].to(accelerator.device) if full_history else None
             out = model(xb, mark, dec, None)[:, -args.pred_len:, 0]
-            chunks.append((ids[0], out.float().cpu().numpy()))
+            chunks.append((ids[0], out.cpu().numpy().astype(np.float64)))
     chunks = gather_object(chunks) if accelerator.num_processes > 1 else chunks
     chunks.sort(key=lambda c: c[0])
     return np.concatenate([c[1] for c in chunks])
