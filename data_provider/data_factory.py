@@ -1,0 +1,128 @@
+"""Dataset registry and ``data_provider(args, flag) -> (dataset, loader)``.
+
+Loader policy (``flag``: train / val / test):
+
+======= ============= ======= ===============================================================
+flag    batch size    shuffle drop_last
+======= ============= ======= ===============================================================
+train   batch_size    yes     yes (long-term, as the reference); no for M4 (as the reference)
+val     eval_batch    no      no; yes with ``--test_drop_last 1``
+test    eval_batch    no      no, every test sample is scored; yes with ``--test_drop_last 1``
+                              (the reference's behaviour, which drops up to batch - 1 samples)
+======= ============= ======= ===============================================================
+
+Zero-shot: for ``flag == 'test'`` with ``--test_data`` set, the test set is built from
+``--test_data`` / ``--test_root_path`` / ``--test_data_path`` with its own scaler fitted on its
+own training rows. Paths left unset fall back to the training ones, except that for a known
+benchmark (``ETTh2``, ``Weather``, ...) different from ``--data`` they default to its standard
+file beside the training folder (``--test_data ETTh2`` after ETTh1 reads
+``dataset/ETT-small/ETTh2.csv``).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from data_provider.data_loader import (
+    SPLITS,
+    Dataset_Custom,
+    Dataset_ETT_hour,
+    Dataset_ETT_minute,
+    Dataset_M4,
+)
+from utils.errors import DataError, unknown_name
+
+data_dict = {
+    "ETTh1": Dataset_ETT_hour,
+    "ETTh2": Dataset_ETT_hour,
+    "ETTm1": Dataset_ETT_minute,
+    "ETTm2": Dataset_ETT_minute,
+    "Weather": Dataset_Custom,
+    "ECL": Dataset_Custom,
+    "Traffic": Dataset_Custom,
+    "ILI": Dataset_Custom,
+    "Exchange": Dataset_Custom,
+    "custom": Dataset_Custom,
+    "m4": Dataset_M4,
+}
+
+
+def get_dataset_class(name: str):
+    """Registry lookup; an unknown name raises ConfigError listing the valid names."""
+    if name not in data_dict:
+        raise unknown_name("dataset", name, data_dict)
+    return data_dict[name]
+
+
+def collate_arrays(batch):
+    """Stack a list of samples (tuples of numpy arrays) into a tuple of tensors, one copy each."""
+    return tuple(torch.from_numpy(np.stack(field)) for field in zip(*batch))
+
+
+def _data_location(args, flag: str) -> tuple[str, str, str]:
+    """(dataset name, root_path, data_path) for this split, applying the zero-shot options."""
+    test_data = getattr(args, "test_data", None)
+    if flag != "test" or not test_data:
+        return args.data, args.root_path, args.data_path
+    root = getattr(args, "test_root_path", None)
+    path = getattr(args, "test_data_path", None)
+    if test_data != args.data and (root is None or path is None):
+        from data_provider.fetch import canonical_location
+
+        canon = canonical_location(test_data)
+        if canon is not None:
+            folder, file = canon
+            parent = os.path.dirname(os.path.normpath(args.root_path))
+            root = root if root is not None else os.path.join(parent, folder)
+            path = path if path is not None else file
+    return test_data, root if root is not None else args.root_path, path if path is not None else args.data_path
+
+
+def build_dataset(args, flag: str):
+    """Construct the dataset of ``flag`` from ``args`` (see the module docstring)."""
+    if flag not in SPLITS:
+        raise unknown_name("split", flag, SPLITS)
+    name, root_path, data_path = _data_location(args, flag)
+    cls = get_dataset_class(name)
+    ci = getattr(args, "channel_independence", -1)
+    return cls(
+        root_path=root_path,
+        data_path=data_path,
+        flag=flag,
+        size=[args.seq_len, args.label_len, args.pred_len],
+        features=args.features,
+        target=args.target,
+        timeenc=0 if args.embed != "timeF" else 1,
+        freq=args.freq,
+        percent=args.percent,
+        seasonal_patterns=args.seasonal_patterns,
+        channel_independence=0 if ci == 0 else 1,
+        m4_val_from_test=getattr(args, "m4_val_from_test", 0),
+        data_name=name,
+    )
+
+
+def data_provider(args, flag: str):
+    """Build the dataset and its DataLoader for ``flag`` in train / val / test.
+
+    Returns:
+        (dataset, loader); batches are tuples of float32 tensors in the dataset's item layout.
+    """
+    data_set = build_dataset(args, flag)
+    is_m4 = isinstance(data_set, Dataset_M4)
+    if flag == "train":
+        batch_size, shuffle, drop_last = args.batch_size, True, not is_m4
+    else:
+        batch_size, shuffle = args.eval_batch_size, False
+        drop_last = bool(getattr(args, "test_drop_last", 0)) and not is_m4
+    loader = DataLoader(data_set, batch_size=batch_size, shuffle=shuffle,
+                        num_workers=args.num_workers, drop_last=drop_last,
+                        collate_fn=collate_arrays)
+    if len(loader) == 0:
+        raise DataError(f"{getattr(data_set, 'data_name', args.data)}: the {flag} split has "
+                        f"{len(data_set)} samples, fewer than one batch of {batch_size} "
+                        f"(drop_last); reduce the batch size, --seq_len or --pred_len")
+    return data_set, loader
