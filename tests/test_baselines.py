@@ -1,0 +1,409 @@
+"""Baselines (DLinear, PatchTST, Autoformer, Informer): shapes, learning, the layers' maths, and
+the recipe scripts. CPU only, a few seconds each."""
+from __future__ import annotations
+
+import math
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from layers.AutoCorrelation import AutoCorrelation
+from layers.Autoformer_EncDec import moving_avg, series_decomp
+from layers.SelfAttention_Family import AttentionLayer, FullAttention, ProbAttention
+from layers.TimeEmbed import DataEmbedding, DataEmbedding_wo_pos
+from models import get_model_class, model_attr
+from run_main import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINES = ["DLinear", "PatchTST", "Autoformer", "Informer"]
+CHANNELS = {"ETTh1": 7, "ETTh2": 7, "ETTm1": 7, "ETTm2": 7, "Weather": 21, "ECL": 321,
+            "Traffic": 862, "ILI": 7, "Exchange": 8}
+DATA_FILES = {"ETTh1": "ETT-small/ETTh1.csv", "ETTh2": "ETT-small/ETTh2.csv",
+              "ETTm1": "ETT-small/ETTm1.csv", "ETTm2": "ETT-small/ETTm2.csv",
+              "Weather": "weather/weather.csv", "ECL": "electricity/electricity.csv",
+              "Traffic": "traffic/traffic.csv", "ILI": "illness/national_illness.csv",
+              "Exchange": "exchange_rate/exchange_rate.csv"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models on 2 shared cores: one thread is ~10x faster than oversubscribed threads."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def small_configs(model: str, **over):
+    """Parser defaults shrunk to test size (values overridable)."""
+    base = dict(model=model, seq_len=48, label_len=24, pred_len=24, enc_in=7, dec_in=7, c_out=7,
+                d_model=16, d_ff=32, n_heads=4, e_layers=2, d_layers=1, factor=3, dropout=0.0,
+                patch_len=8, stride=4, moving_avg=25, embed="timeF", freq="h")
+    base.update(over)
+    args = build_parser().parse_args([])
+    for k, v in base.items():
+        setattr(args, k, v)
+    return args
+
+
+def make_batch(cfg, B: int = 4, embed: str = "timeF", seed: int = 0):
+    """(x_enc, x_mark_enc, x_dec, x_mark_dec, y) for one multivariate batch."""
+    g = torch.Generator().manual_seed(seed)
+    L, LL, H, C = cfg.seq_len, cfg.label_len, cfg.pred_len, cfg.enc_in
+    series = torch.randn(B, L + H, C, generator=g)
+    x_enc, y = series[:, :L], series[:, L:, : cfg.c_out]
+    x_dec = torch.cat([series[:, L - LL: L], torch.zeros(B, H, C)], dim=1)
+
+    def marks(n):
+        if embed == "timeF":
+            return torch.rand(B, n, 4, generator=g) - 0.5
+        cols = [torch.randint(1, 13, (B, n, 1), generator=g), torch.randint(1, 32, (B, n, 1), generator=g),
+                torch.randint(0, 7, (B, n, 1), generator=g), torch.randint(0, 24, (B, n, 1), generator=g)]
+        if cfg.freq == "t":
+            cols.append(torch.randint(0, 4, (B, n, 1), generator=g))
+        return torch.cat(cols, dim=-1).float()
+
+    return x_enc, marks(L), x_dec, marks(LL + H), y
+
+
+def n_params(model: torch.nn.Module, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# ----------------------------------------------------------------------------- registry, shapes
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_registered_multivariate(name):
+    assert get_model_class(name).__name__ == "Model"
+    assert model_attr(name, "channel_independent", None) is False
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_shape_multivariate_timeF(name):
+    cfg = small_configs(name)
+    model = get_model_class(name)(cfg)
+    batch = make_batch(cfg)
+    for mode in (model.train, model.eval):
+        mode()
+        out = model(*batch[:4])
+        assert out.shape == (4, cfg.pred_len, 7)
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ["Autoformer", "Informer"])
+@pytest.mark.parametrize("embed,freq", [("fixed", "h"), ("fixed", "t"), ("learned", "h")])
+def test_shape_integer_marks(name, embed, freq):
+    cfg = small_configs(name, embed=embed, freq=freq, enc_in=5, dec_in=5, c_out=5)
+    model = get_model_class(name)(cfg).eval()
+    out = model(*make_batch(cfg, B=3, embed=embed)[:4])
+    assert out.shape == (3, cfg.pred_len, 5)
+    if embed == "fixed":  # frozen sinusoidal tables: nothing trainable in the temporal embedding
+        assert all(not p.requires_grad for p in model.enc_embedding.temporal_embedding.parameters())
+
+
+@pytest.mark.parametrize("name", ["Autoformer", "Informer"])
+def test_marks_optional(name):
+    """Short-term forecasting calls models without calendar marks."""
+    cfg = small_configs(name)
+    x_enc, _, x_dec, _, _ = make_batch(cfg)
+    assert get_model_class(name)(cfg)(x_enc, None, x_dec, None).shape == (4, cfg.pred_len, 7)
+
+
+@pytest.mark.parametrize("name", ["Autoformer", "Informer"])
+def test_features_ms_gives_c_out_channels(name):
+    cfg = small_configs(name, c_out=1)
+    out = get_model_class(name)(cfg)(*make_batch(cfg)[:4])
+    assert out.shape == (4, cfg.pred_len, 1)
+
+
+def test_informer_without_distil_and_deeper_encoder():
+    for distil, e_layers in ((0, 2), (1, 3)):
+        cfg = small_configs("Informer", distil=distil, e_layers=e_layers)
+        model = get_model_class("Informer")(cfg)
+        assert (model.encoder.conv_layers is None) == (not distil)
+        assert model(*make_batch(cfg)[:4]).shape == (4, cfg.pred_len, 7)
+
+
+def test_informer_distilling_halves_length():
+    from layers.Transformer_EncDec import ConvLayer
+    assert ConvLayer(8)(torch.randn(2, 96, 8)).shape == (2, 49, 8)  # reference padding 2
+
+
+# ----------------------------------------------------------------------------- learning
+
+OVERFIT = {  # model: (config overrides, learning rate, steps)
+    "DLinear": ({}, 1e-2, 150),
+    "PatchTST": ({"d_model": 32, "d_ff": 64}, 3e-3, 150),
+    "Autoformer": ({"d_model": 32, "d_ff": 64}, 3e-3, 150),
+    "Informer": ({"d_model": 32, "d_ff": 64}, 2e-3, 300),
+}
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_overfits_one_batch(name):
+    """A fixed random batch must be memorised: the eval-mode MSE after training falls below 10%
+    of the first step's loss (for Autoformer this also runs the per-sample inference path)."""
+    torch.manual_seed(0)
+    over, lr, steps = OVERFIT[name]
+    cfg = small_configs(name, **over)
+    model = get_model_class(name)(cfg).train()
+    x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    start = None
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y)
+        loss.backward()
+        opt.step()
+        start = loss.item() if start is None else start
+    model.eval()
+    with torch.no_grad():
+        final = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y).item()
+    assert final < 0.1 * start, (name, start, final)
+
+
+# ----------------------------------------------------------------------------- DLinear
+
+def test_dlinear_individual_vs_shared_params():
+    L, H, C = 336, 96, 7
+    shared = get_model_class("DLinear")(small_configs("DLinear", seq_len=L, pred_len=H, enc_in=C))
+    indiv = get_model_class("DLinear")(small_configs("DLinear", seq_len=L, pred_len=H, enc_in=C, individual=1))
+    assert n_params(shared) == 2 * (L * H + H) == 64_704
+    assert n_params(indiv) == C * n_params(shared) == 452_928
+
+
+def test_dlinear_individual_channels_are_independent():
+    cfg = small_configs("DLinear", individual=1)
+    model = get_model_class("DLinear")(cfg)
+    x = torch.randn(2, cfg.seq_len, 7)
+    x2 = x.clone()
+    x2[:, :, 3] += 5.0
+    diff = (model(x2) - model(x)).abs().amax(dim=(0, 1))
+    assert diff[3] > 0 and torch.all(diff[torch.arange(7) != 3] == 0)
+
+
+def test_dlinear_default_linear_init():
+    """LTSF-Linear keeps nn.Linear's default init (not TSLib's constant 1/seq_len weights)."""
+    model = get_model_class("DLinear")(small_configs("DLinear", seq_len=336, pred_len=96))
+    w = model.Linear_Seasonal.weight
+    bound = 1 / math.sqrt(336)
+    assert w.abs().max() <= bound and w.std() > 0.3 * bound
+
+
+# ----------------------------------------------------------------------------- decomposition
+
+def test_series_decomp_sums_to_input():
+    x = torch.randn(3, 100, 5)
+    seasonal, trend = series_decomp(25)(x)
+    assert seasonal.shape == trend.shape == x.shape
+    torch.testing.assert_close(seasonal + trend, x)
+
+
+def test_moving_avg_values():
+    ma = moving_avg(5)
+    const = torch.full((1, 20, 2), 3.0)
+    torch.testing.assert_close(ma(const), const)
+    line = torch.arange(20.0).view(1, 20, 1)
+    out = ma(line)
+    torch.testing.assert_close(out[0, 2:-2, 0], line[0, 2:-2, 0])  # interior of a line is kept
+    assert out[0, 0, 0].item() == pytest.approx((0 + 0 + 0 + 1 + 2) / 5)  # edge replication
+
+
+# ----------------------------------------------------------------------------- PatchTST
+
+@pytest.mark.parametrize("seq_len,patches", [(336, 42), (512, 64)])
+def test_patchtst_patch_count_and_params(seq_len, patches):
+    cfg = small_configs("PatchTST", seq_len=seq_len, pred_len=96, e_layers=3, n_heads=4, d_model=16,
+                        d_ff=128, patch_len=16, stride=8)
+    model = get_model_class("PatchTST")(cfg)
+    assert model.model.patch_num == patches
+    per_layer = 3 * (16 * 16 + 16) + (16 * 16 + 16) + 2 * 16 + (16 * 128 + 128) + (128 * 16 + 16) + 2 * 16
+    expected = (16 * 16 + 16) + patches * 16 + 3 * per_layer + (16 * patches * 96 + 96)
+    assert n_params(model) == expected  # 81,728 trainable for PatchTST/42 on ETTh1
+
+
+def test_patchtst_revin_makes_it_scale_equivariant():
+    cfg = small_configs("PatchTST")
+    model = get_model_class("PatchTST")(cfg).eval()
+    x = torch.randn(2, cfg.seq_len, 7)
+    torch.testing.assert_close(model(3.0 * x + 2.0), 3.0 * model(x) + 2.0, rtol=1e-4, atol=1e-4)
+
+
+def test_patchtst_individual_head_and_affine():
+    cfg = small_configs("PatchTST", individual=1, affine=1, subtract_last=1)
+    model = get_model_class("PatchTST")(cfg)
+    assert len(model.model.head.linears) == 7
+    assert model(torch.randn(2, cfg.seq_len, 7)).shape == (2, cfg.pred_len, 7)
+
+
+# ----------------------------------------------------------------------------- attention maths
+
+def _qkv(B=2, L=20, S=20, H=2, E=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(B, L, H, E, generator=g), torch.randn(B, S, H, E, generator=g),
+            torch.randn(B, S, H, E, generator=g))
+
+
+@pytest.mark.parametrize("mask_flag", [False, True])
+def test_probattention_equals_full_attention_when_all_queries_kept(mask_flag):
+    q, k, v = _qkv()
+    # factor 100: u = min(100 * ceil(ln 20), 20) = 20 queries and 20 sampled keys
+    prob, _ = ProbAttention(mask_flag, factor=100, attention_dropout=0.0)(q, k, v, None)
+    full, _ = FullAttention(mask_flag, attention_dropout=0.0)(q, k, v, None)
+    assert prob.shape == full.shape == (2, 20, 2, 8)
+    torch.testing.assert_close(prob, full, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask_flag", [False, True])
+def test_probattention_lazy_queries_get_mean_or_cumsum(mask_flag):
+    q, k, v = _qkv(L=40, S=40)
+    out, _ = ProbAttention(mask_flag, factor=1)(q, k, v, None)    # u = ceil(ln 40) = 4 active queries
+    lazy = v.cumsum(dim=1) if mask_flag else v.mean(dim=1, keepdim=True).expand_as(v)
+    same = torch.isclose(out, lazy, atol=1e-5).all(dim=-1)       # B, L, H
+    # at most u rows differ (a kept query 0 under the causal mask also equals cumsum: v_0)
+    assert ((same.sum(dim=1) >= 40 - 4) & (same.sum(dim=1) < 40)).all()
+
+
+def test_attention_layer_mix_reads_heads_in_memory_order():
+    torch.manual_seed(0)
+    plain = AttentionLayer(FullAttention(False, attention_dropout=0.0), d_model=16, n_heads=4)
+    mixed = AttentionLayer(FullAttention(False, attention_dropout=0.0), d_model=16, n_heads=4, mix=True)
+    mixed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 12, 16)
+    inner, _ = plain.inner_attention(plain.query_projection(x).view(2, 12, 4, 4),
+                                     plain.key_projection(x).view(2, 12, 4, 4),
+                                     plain.value_projection(x).view(2, 12, 4, 4), None)
+    expected = plain.out_projection(inner.transpose(2, 1).contiguous().view(2, 12, 16))
+    torch.testing.assert_close(mixed(x, x, x)[0], expected)
+    assert not torch.allclose(plain(x, x, x)[0], expected)
+
+
+def test_autocorrelation_inference_runs_on_cpu_eval():
+    """The authors' inference path called .cuda(); ours must run on the CPU in eval mode."""
+    cfg = small_configs("Autoformer", seq_len=96, label_len=48, pred_len=96, d_model=32, d_ff=64)
+    model = get_model_class("Autoformer")(cfg).eval()
+    with torch.no_grad():
+        out = model(*make_batch(cfg, B=2)[:4])
+    assert out.device.type == "cpu" and out.shape == (2, 96, 7) and torch.isfinite(out).all()
+
+
+def test_autocorrelation_inference_matches_training_per_sample():
+    """Per-sample delays (inference, gather) equal batch-wise delays (training, roll) on a batch of one."""
+    ac = AutoCorrelation(False, factor=2)
+    g = torch.Generator().manual_seed(1)
+    values = torch.randn(3, 2, 4, 30, generator=g)
+    corr = torch.randn(3, 2, 4, 30, generator=g)
+    inference = ac.time_delay_agg_inference(values, corr)
+    for b in range(3):
+        training = ac.time_delay_agg_training(values[b: b + 1], corr[b: b + 1])
+        torch.testing.assert_close(inference[b: b + 1], training)
+
+
+def test_autocorrelation_finds_the_period():
+    """A series of period 10 correlates most with itself at delays 0, 10, 20 (FFT path)."""
+    t = torch.arange(40.0)
+    x = torch.sin(2 * math.pi * t / 10).view(1, 40, 1, 1)
+    ac = AutoCorrelation(False, factor=1)
+    q_fft = torch.fft.rfft(x.permute(0, 2, 3, 1), dim=-1)
+    corr = torch.fft.irfft(q_fft * torch.conj(q_fft), n=40, dim=-1)
+    top = set(torch.topk(corr.flatten(), 3).indices.tolist())
+    assert top == {0, 10, 20} or top == {0, 10, 30}
+    out, _ = ac.eval()(x, x, x, None)  # odd/even lengths and eval path run
+    assert out.shape == x.shape
+
+
+def test_autocorrelation_odd_length_and_cross_lengths():
+    ac = AutoCorrelation(False, factor=3).train()
+    q, k, v = _qkv(L=45, S=30)
+    assert ac(q, k, v, None)[0].shape == (2, 45, 2, 8)
+    q, k, v = _qkv(L=21, S=30)
+    assert ac.eval()(q, k, v, None)[0].shape == (2, 21, 2, 8)
+
+
+def test_data_embeddings_shapes():
+    x = torch.randn(2, 10, 3)
+    mark = torch.rand(2, 10, 5) - 0.5
+    assert DataEmbedding(3, 8, "timeF", "t", 0.0)(x, mark).shape == (2, 10, 8)
+    assert DataEmbedding_wo_pos(3, 8, "timeF", "15min", 0.0)(x, mark).shape == (2, 10, 8)
+
+
+# ----------------------------------------------------------------------------- scripts
+
+SCRIPTS = sorted(p for m in BASELINES for p in (ROOT / "scripts").glob(f"{m}_*.sh"))
+STUB = "#!/usr/bin/env bash\nfor a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\nprintf '\\036' >> \"$STUB_OUT\"\n"
+
+
+def _launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
+              extra_args: tuple[str, ...] = ()) -> list[list[str]]:
+    """Run the script with a stub ``accelerate`` on PATH (bash itself expands the loops and
+    variables); return the argument list of each launch."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    stub = bindir / "accelerate"
+    stub.write_text(STUB)
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / f"{script.stem}.{len(list(tmp_path.iterdir()))}.args"
+    env = {k: v for k, v in os.environ.items() if k not in ("NUM_PROCESSES", "MIXED_PRECISION", "VARIANT")}
+    env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out)}, **(env_extra or {}))
+    subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=env, check=True, timeout=60)
+    records = out.read_text().split("\x1e")[:-1]
+    return [r.split("\x1f")[:-1] for r in records]
+
+
+def test_every_model_and_dataset_has_a_script():
+    names = {p.stem for p in SCRIPTS}
+    for model in BASELINES:
+        for ds in ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "ILI"]:
+            assert f"{model}_{ds}" in names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_script_lines_parse(script, tmp_path):
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert '--num_processes "${NUM_PROCESSES:-1}"' in text
+    assert '--mixed_precision "${MIXED_PRECISION:-no}"' in text
+    model, ds = script.stem.split("_", 1)
+    parser = build_parser()
+    variants = [{}] + ([{"VARIANT": "64"}] if model == "PatchTST" and ds != "ILI" else [])
+    for env in variants:
+        launches = _launches(script, tmp_path, env)
+        horizons = [24, 36, 48, 60] if ds == "ILI" else [96, 192, 336, 720]
+        assert len(launches) == len(horizons)
+        for argv, horizon in zip(launches, horizons):
+            assert argv[:5] == ["launch", "--num_processes", "1", "--mixed_precision", "no"]
+            assert argv[5] == "run_main.py"
+            args = parser.parse_args(argv[6:])
+            c = CHANNELS[ds]
+            assert (args.model, args.data, args.pred_len) == (model, ds, horizon)
+            assert args.root_path.rstrip("/") + "/" + args.data_path == "./dataset/" + DATA_FILES[ds]
+            assert args.enc_in == args.dec_in == args.c_out == c
+            assert args.task_name == "long_term_forecast" and args.is_training == 1
+            assert args.features == "M" and args.channel_independence == 0
+            assert args.lr_quirk == "off" and args.train_epochs >= 1 and args.patience >= 1
+            assert args.model_id == f"{ds}_{args.seq_len}_{horizon}"
+            if model == "PatchTST" and ds != "ILI":
+                assert args.seq_len == (512 if env else 336)
+            if model in ("Autoformer", "Informer"):
+                assert (args.seq_len, args.label_len) == ((36, 18) if ds == "ILI" else (96, 48))
+                assert (args.d_model, args.d_ff, args.dropout, args.batch_size) == (512, 2048, 0.05, 32)
+            if model == "DLinear":
+                assert args.seq_len == (104 if ds == "ILI" else 336) and args.lradj == "type1"
+                assert (args.train_epochs, args.patience) == (10, 3)
+
+
+def test_dlinear_etth1_script_is_the_published_recipe(tmp_path):
+    args = build_parser().parse_args(_launches(ROOT / "scripts/DLinear_ETTh1.sh", tmp_path)[0][6:])
+    assert (args.seq_len, args.batch_size, args.learning_rate, args.lradj) == (336, 8, 1e-4, "type1")
+    assert (args.train_epochs, args.patience, args.individual) == (10, 3, 0)
+
+
+def test_scripts_pass_extra_arguments_and_launch_settings(tmp_path):
+    launches = _launches(ROOT / "scripts/Informer_ETTh1.sh", tmp_path,
+                         {"NUM_PROCESSES": "2", "MIXED_PRECISION": "bf16"}, ("--train_epochs", "1"))
+    assert launches[0][:5] == ["launch", "--num_processes", "2", "--mixed_precision", "bf16"]
+    assert build_parser().parse_args(launches[0][6:]).train_epochs == 1  # the last value wins

@@ -1,0 +1,97 @@
+"""Resumable runs and the non-finite loss guard, on real ETTh1."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_trainer import DLINEAR, ROOT, only_metrics, run_main
+
+RESUME = [a for a in DLINEAR] + ["--model_id", "resume"]
+RESUME[RESUME.index("--train_epochs") + 1] = "4"
+RESUME[RESUME.index("--patience") + 1] = "10"
+RESUME[RESUME.index("--percent") + 1] = "30"
+
+
+def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
+    straight = tmp_path / "straight"
+    run_main(RESUME, straight)
+    want = only_metrics(straight)
+
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "run_main.py", *RESUME, "--checkpoints", str(killed / "ckpt"),
+           "--results_dir", str(killed / "results")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    state = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list((killed / "ckpt").glob("*/state.pt"))
+        if found:
+            state = found[0]
+            time.sleep(0.7)  # into the next epoch
+            break
+        time.sleep(0.05)
+    assert state is not None and proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "results").exists() or not list((killed / "results").glob("*/metrics.json"))
+
+    run_main([*RESUME, "--resume"], killed)
+    got = only_metrics(killed)
+    assert got["metrics"]["mse"] == want["metrics"]["mse"]
+    assert got["metrics"]["mae"] == want["metrics"]["mae"]
+    assert got["best_epoch"] == want["best_epoch"]
+    assert [r["vali_loss"] for r in got["history"]] == [r["vali_loss"] for r in want["history"]]
+
+
+def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, data_root,
+                                                                             monkeypatch):
+    """A model whose output turns NaN in epoch 2: the run stops naming the step; epoch 1's
+    checkpoint is left as it was."""
+    import models
+    from exp.exp_main import run
+    from models.DLinear import Model as DLinear
+    from run_main import build_parser
+    from utils.errors import UserError
+
+    class NaNInEpochTwo(DLinear):
+        calls = 0
+
+        def forward(self, *a):
+            out = super().forward(*a)
+            if self.training:
+                type(self).calls += 1
+                if type(self).calls > self.steps_per_epoch + 3:
+                    return out * float("nan")
+            return out
+
+    args = build_parser().parse_args([*DLINEAR, "--model_id", "nan", "--train_epochs", "3",
+                                      "--checkpoints", str(tmp_path / "ckpt"),
+                                      "--results_dir", str(tmp_path / "results")])
+    fake = type(sys)("nan_model")
+    fake.Model = NaNInEpochTwo
+    monkeypatch.setitem(sys.modules, "nan_model", fake)
+    monkeypatch.setitem(models.MODEL_REGISTRY, "DLinear", "nan_model")
+    from data_provider.data_factory import data_provider
+    from utils.tools import set_seed
+    set_seed(0)
+    args_probe = build_parser().parse_args([*DLINEAR])
+    args_probe.channel_independence = 0
+    NaNInEpochTwo.steps_per_epoch = len(data_provider(args_probe, "train")[1])
+
+    with pytest.raises(UserError) as err:
+        run(args)
+    msg = str(err.value)
+    assert "non-finite" in msg and "epoch 2" in msg and "step 4" in msg and "learning_rate" in msg
+    assert "\n" not in msg
+    import torch
+    ckpt = torch.load(next((tmp_path / "ckpt").glob("*/checkpoint.pt")), weights_only=False)
+    assert ckpt["epoch"] == 1  # the last good weights, untouched by the failing epoch
+    assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("*/metrics.json"))

@@ -1,0 +1,135 @@
+"""End-to-end tests of run_main.py and the trainer on the real mirrored data."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A small DLinear run on real ETTh1 (multivariate view): seconds per epoch on 2 cores.
+DLINEAR = ["--task_name", "long_term_forecast", "--model", "DLinear", "--data", "ETTh1",
+           "--root_path", "./dataset/ETT-small/", "--data_path", "ETTh1.csv", "--features", "M",
+           "--seq_len", "96", "--label_len", "48", "--pred_len", "24", "--enc_in", "7",
+           "--dec_in", "7", "--c_out", "7", "--batch_size", "64", "--eval_batch_size", "256",
+           "--learning_rate", "0.005", "--train_epochs", "4", "--patience", "1", "--percent", "20",
+           "--des", "pytest", "--num_workers", "0"]
+
+
+def run_main(args: list[str], tmp: Path, check: bool = True, launcher: list[str] | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run run_main.py in the repo with checkpoints and results under ``tmp``."""
+    cmd = (launcher or [sys.executable]) + ["run_main.py", *args,
+                                            "--checkpoints", str(tmp / "ckpt"),
+                                            "--results_dir", str(tmp / "results")]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"run_main failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def only_metrics(tmp: Path) -> dict:
+    files = list((tmp / "results").glob("*/metrics.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())
+
+
+@pytest.fixture(scope="module")
+def dlinear_run(tmp_path_factory, data_root):
+    tmp = tmp_path_factory.mktemp("dlinear")
+    proc = run_main(["--model_id", "e2e", *DLINEAR], tmp)
+    return tmp, proc, only_metrics(tmp)
+
+
+def test_trains_early_stops_and_reloads_best(dlinear_run):
+    tmp, proc, m = dlinear_run
+    hist = m["history"]
+    assert len(hist) >= 2
+    best = min(hist, key=lambda r: r["vali_loss"])
+    assert m["best_epoch"] == best["epoch"]
+    # the reported test figure is the best epoch's weights, not the last epoch's
+    assert m["metrics"]["mse"] == pytest.approx(best["test_loss"], rel=1e-5)
+    # patience 1: stops one epoch after the last improvement (or at the epoch limit)
+    assert len(hist) == min(4, best["epoch"] + 1)
+    # every test window of ETTh1 (pred_len 24, seq_len 96): 2880 - 24 + 1
+    assert m["metrics"]["n_samples"] == 2857
+    folder = Path(m["checkpoint"]).parent
+    assert (folder / "checkpoint.pt").exists() and (folder / "state.pt").exists()
+    res = tmp / "results" / m["setting"]
+    for name in ("pred.npy", "true.npy", "forecast.png", "losses.csv"):
+        assert (res / name).exists(), name
+    assert np.load(res / "pred.npy").shape == (2857, 24, 7)
+    assert len(pd.read_csv(res / "losses.csv")) == len(hist)
+    line = (tmp / "results" / "result_long_term_forecast.txt").read_text().strip().splitlines()
+    assert len(line) == 1 and m["setting"] in line[0]
+    assert "test metrics" not in proc.stderr
+
+
+def test_saved_checkpoint_scores_the_same(dlinear_run):
+    tmp, _, m = dlinear_run
+    proc = run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0"], tmp, check=False)
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr  # results exist: refuses
+    run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0", "--overwrite"], tmp)
+    again = only_metrics(tmp)
+    assert again["metrics"]["mse"] == pytest.approx(m["metrics"]["mse"], abs=1e-7)
+    assert again["metrics"]["n_samples"] == m["metrics"]["n_samples"]
+
+
+def test_same_seed_same_metrics(dlinear_run, tmp_path):
+    _, _, m = dlinear_run
+    run_main(["--model_id", "e2e", *DLINEAR], tmp_path)
+    again = only_metrics(tmp_path)
+    assert again["metrics"]["mse"] == m["metrics"]["mse"]
+    assert again["metrics"]["mae"] == m["metrics"]["mae"]
+    assert [r["train_loss"] for r in again["history"]] == [r["train_loss"] for r in m["history"]]
+
+
+def test_two_processes_score_like_one(dlinear_run, tmp_path):
+    """The same checkpoint, tested by 1 process and by 2 gloo processes: same MSE, same samples."""
+    src, _, m = dlinear_run
+    import shutil
+    shutil.copytree(src / "ckpt", tmp_path / "ckpt")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", "29531"]
+    run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0"], tmp_path, launcher=torchrun)
+    two = only_metrics(tmp_path)
+    assert two["num_processes"] == 2
+    assert two["metrics"]["n_samples"] == m["metrics"]["n_samples"]
+    assert two["metrics"]["mse"] == pytest.approx(m["metrics"]["mse"], abs=1e-6)
+    assert two["metrics"]["mae"] == pytest.approx(m["metrics"]["mae"], abs=1e-6)
+
+
+def test_naive2_scores_the_official_m4_hourly_figures(tmp_path, data_root):
+    run_main(["--task_name", "short_term_forecast", "--model", "Naive2", "--data", "m4",
+              "--root_path", "./dataset/m4", "--seasonal_patterns", "Hourly", "--model_id", "naive2",
+              "--features", "S", "--enc_in", "1", "--c_out", "1"], tmp_path)
+    m = only_metrics(tmp_path)
+    s = m["metrics"]["m4"]["Hourly"]
+    assert round(s["smape"], 3) == 18.383
+    assert round(s["mase"], 3) == 2.395
+    assert round(s["owa"], 3) == 1.000
+    ours = pd.read_csv(tmp_path / "results" / m["setting"] / "submission-Hourly.csv", index_col=0)
+    official = pd.read_csv(ROOT / "dataset" / "m4" / "submission-Naive2-Hourly.csv", index_col=0)
+    assert list(ours.index) == list(official.index)
+    assert np.abs(ours.to_numpy() - official.to_numpy()).max() < 1e-4
+
+
+@pytest.mark.parametrize("flag,value,valid", [
+    ("--model", "NoSuchModel", "DLinear"),
+    ("--lradj", "type9", "type1"),
+    ("--task_name", "classification", "long_term_forecast"),
+    ("--data", "ETTh9", "ETTh1"),
+])
+def test_unknown_names_list_the_valid_ones(tmp_path, flag, value, valid):
+    proc = run_main([*DLINEAR, flag, value], tmp_path, check=False)
+    assert proc.returncode == 2
+    err = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and value in err[0] and valid in err[0], proc.stderr
+    assert "Traceback" not in proc.stderr
