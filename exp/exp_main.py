@@ -7,8 +7,8 @@ results land in a per-run folder that is never silently overwritten.
 """
 from __future__ import annotations
 
-import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -98,6 +98,15 @@ def build_accelerator(args):
                        **kwargs)
 
 
+def distributed_info(acc, model) -> dict:
+    """How the run was distributed (recorded in metrics.json)."""
+    info = {"type": str(acc.distributed_type).split(".")[-1], "num_processes": acc.num_processes,
+            "mixed_precision": acc.mixed_precision, "device": str(acc.device)}
+    if model is not None and hasattr(model, "zero_optimization_stage"):  # a DeepSpeed engine
+        info.update(zero_stage=model.zero_optimization_stage(), dp_world_size=model.dp_world_size)
+    return info
+
+
 class Trainer:
     """Train with early stopping, reload the best weights, test once, write the results."""
 
@@ -118,6 +127,7 @@ class Trainer:
         self.needs_training = model_attr(args.model, "needs_training", True) and bool(self.trainable)
         self.history: list[dict] = []
         self.schedule_note = "none (nothing to train)"
+        self.dist_info = distributed_info(accelerator, None)
 
     # ------------------------------------------------------------------ helpers
     def log(self, msg: str) -> None:
@@ -173,6 +183,7 @@ class Trainer:
             for flag in ("val", "test"):
                 ds, ld = loaders[flag]
                 loaders[flag] = (ds, acc.prepare(ld))
+        self.dist_info = distributed_info(acc, model)
         start_epoch = self._maybe_resume(model, optimizer, lr_ctrl, early)
         self.log(f">>> training {self.setting}: {self.n_trainable():,} trainable parameters, "
                  f"{len(loaders['train'][0])} train samples, {acc.num_processes} process(es), "
@@ -209,7 +220,8 @@ class Trainer:
             loader.set_epoch(epoch)
         total, count = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.train_epochs}", leave=False,
-                   disable=not acc.is_local_main_process, dynamic_ncols=True)
+                   disable=not acc.is_local_main_process, dynamic_ncols=True,
+                   mininterval=0.5 if sys.stderr.isatty() else 30)
         for step, batch in enumerate(bar):
             optimizer.zero_grad(set_to_none=True)
             out, true, kw = self.task.forward(model, batch, acc.device)
@@ -242,7 +254,9 @@ class Trainer:
 
         if self.acc.is_main_process:
             state = make_checkpoint(self.acc.unwrap_model(model), vars(self.args).copy(), epoch=epoch)
-            state.update(optimizer=optimizer.state_dict(), lr=lr_ctrl.state_dict(),
+            # a ZeRO optimizer holds only this rank's partition: not resumable from one file
+            opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
+            state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
                          early=early.state_dict(), history=self.history,
                          rng={"python": random.getstate(), "numpy": np.random.get_state(),
                               "torch": torch.get_rng_state()})
@@ -259,6 +273,9 @@ class Trainer:
                 raise UserError(f"a checkpoint already exists in {self.ckpt_dir}; pass --resume to "
                                 "continue that run or --overwrite to train a new one over it")
             return 0
+        if self.dist_info.get("zero_stage"):
+            raise ConfigError("--resume is not supported with --use_deepspeed (ZeRO partitions the "
+                              "optimizer state); resume without DeepSpeed or start a new run")
         if not self.state_path.exists():
             self.log(f"--resume: no saved state in {self.ckpt_dir}; starting from epoch 1")
             return 0
@@ -295,7 +312,7 @@ class Trainer:
         result = self._evaluate(model, "test", True, loaders)
         info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - t_start,
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
-                "lr_schedule": self.schedule_note, "history": self.history,
+                "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
                 "checkpoint": str(self.best_path) if self.needs_training else None}
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])

@@ -133,3 +133,25 @@ def test_unknown_names_list_the_valid_ones(tmp_path, flag, value, valid):
     err = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and value in err[0] and valid in err[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_deepspeed_zero2_with_two_cpu_processes(tmp_path, data_root):
+    """ZeRO-2 through Accelerate on 2 gloo processes: the engine partitions over both ranks and
+    the data is sharded (each process sees half the batches)."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", "29533"]
+    args = [*DLINEAR, "--model_id", "ds", "--use_deepspeed", "1", "--train_epochs", "2"]
+    run_main(args, tmp_path, launcher=torchrun)
+    m = only_metrics(tmp_path)
+    assert m["distributed"]["type"] == "DEEPSPEED"
+    assert m["distributed"]["zero_stage"] == 2 and m["distributed"]["dp_world_size"] == 2
+    assert m["num_processes"] == 2
+    assert m["metrics"]["n_samples"] == 2857
+    assert np.isfinite(m["metrics"]["mse"]) and m["metrics"]["mse"] < 1.0
+
+
+def test_bf16_autocast_on_cpu(tmp_path, data_root):
+    run_main([*DLINEAR, "--model_id", "amp", "--use_amp", "--train_epochs", "1"], tmp_path)
+    m = only_metrics(tmp_path)
+    assert m["distributed"]["mixed_precision"] == "bf16"
+    assert np.isfinite(m["metrics"]["mse"]) and m["metrics"]["mse"] < 1.0
