@@ -237,7 +237,7 @@ class Trainer:
             total += loss.item()
             count += 1
             if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_ctrl.current_lr:.2e}")
+                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_ctrl.current_lr:.2e}", refresh=False)
         return total / max(count, 1)
 
     def _save_best(self, model, epoch: int) -> None:

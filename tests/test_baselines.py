@@ -128,9 +128,23 @@ def test_informer_without_distil_and_deeper_encoder():
         assert model(*make_batch(cfg)[:4]).shape == (4, cfg.pred_len, 7)
 
 
-def test_informer_distilling_halves_length():
+def test_informer_variants():
+    """Default: the Autoformer/LTSF-Linear/TSLib code behind the quoted numbers (ProbSparse
+    cross-attention, mix everywhere); 'informer2020': full cross-attention as in the paper's code."""
     from layers.Transformer_EncDec import ConvLayer
-    assert ConvLayer(8)(torch.randn(2, 96, 8)).shape == (2, 49, 8)  # reference padding 2
+    cfg = small_configs("Informer")
+    Model = get_model_class("Informer")
+    lineage, original = Model(cfg), Model(cfg, variant="informer2020")
+    cross = [m.decoder.layers[0].cross_attention for m in (lineage, original)]
+    assert isinstance(cross[0].inner_attention, ProbAttention) and cross[0].mix
+    assert isinstance(cross[1].inner_attention, FullAttention) and not cross[1].mix
+    assert lineage.encoder.attn_layers[0].attention.mix and not original.encoder.attn_layers[0].attention.mix
+    assert n_params(lineage) == n_params(original)
+    assert original(*make_batch(cfg)[:4]).shape == (4, cfg.pred_len, 7)
+    assert ConvLayer(8)(torch.randn(2, 96, 8)).shape == (2, 49, 8)            # lineage padding 2
+    assert ConvLayer(8, padding=1)(torch.randn(2, 96, 8)).shape == (2, 48, 8)  # Informer2020
+    with pytest.raises(Exception, match="valid"):
+        Model(cfg, variant="nope")
 
 
 # ----------------------------------------------------------------------------- learning
