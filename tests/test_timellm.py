@@ -1,7 +1,6 @@
 """Time-LLM end to end on tiny random backbones, plus one slow test on the embedded real ones."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 import types
@@ -15,6 +14,18 @@ from models import get_model_class
 from models.TimeLLM import Model
 from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
+
+@pytest.fixture(autouse=True)
+def _one_thread(request):
+    """Tiny models run fastest on one thread (and do not fight other jobs for the cores)."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 TRAINED = ("patch_embedding.", "mapping_layer.", "reprogramming_layer.", "output_projection.")
 
@@ -114,8 +125,9 @@ def _assert_cache_exact(model, batches, train: bool):
         y0, g0 = _output_and_grads(model, x, cache=False)
         assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
         assert set(g1) == set(g0) and len(g1) == 13
-        for n in g0:
-            assert torch.allclose(g1[n], g0[n], atol=1e-5, rtol=1e-4), (n, (g1[n] - g0[n]).abs().max())
+        for n in g0:  # agree to 1e-5 of the gradient's scale (absolute below 1)
+            error = (g1[n] - g0[n]).abs().max().item()
+            assert error <= 1e-5 * max(1.0, g0[n].abs().max().item()), (n, error)
 
 
 @pytest.mark.parametrize("name", ["LLAMA", "GPT2"])

