@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--loss", default="MSE", help="MSE | MAE | SMAPE (M4)")
     add("--lradj", default="type1", help="type1 | type2 | type3 | PEMS | constant | TST | COS")
     add("--pct_start", type=float, default=0.2, help="OneCycle warm-up fraction")
-    add("--lr_quirk", default="auto", choices=["auto", "on", "off"],
-        help="reference OneCycle lr/25 start for epoch-wise schedules: auto = on for TimeLLM only")
+    add("--lr_quirk", default="auto", choices=["auto", "on", "off", "first_epoch"],
+        help="OneCycle lr/25 start of epoch-wise schedules: on = Time-LLM reference (carried on), "
+             "first_epoch = PatchTST authors' trainer (epoch 1 only), auto = on for TimeLLM only")
     add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
     add("--mixed_precision", default=None, choices=["no", "fp16", "bf16"],
         help="explicit mixed precision (overrides --use_amp)")

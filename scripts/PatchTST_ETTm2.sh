@@ -54,7 +54,7 @@ for pred_len in 96 192 336 720; do
     --train_epochs 100 \
     --patience 20 \
     --channel_independence 0 \
-    --lr_quirk off \
+    --lr_quirk first_epoch \
     --loss MSE \
     --des Exp \
     --itr 1 \

@@ -291,3 +291,18 @@ def test_set_seed_reproduces_all_generators():
     set_seed(124)
     assert draw() != a
     assert not math.isnan(a[0])
+
+
+def test_first_epoch_quirk_is_patchtst_authors_trainer():
+    """PatchTST's trainer builds an unused OneCycleLR: epoch 1 at lr/25, then type3 from lr."""
+    import torch
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([p], lr=1e-4)
+    ctrl = LRController(opt, "type3", 1e-4, steps_per_epoch=10, epochs=100, quirk="first_epoch")
+    lrs = []
+    for epoch in range(1, 6):
+        lrs.append(ctrl.current_lr)
+        ctrl.on_epoch_end(epoch)
+    assert lrs == pytest.approx([4e-6, 1e-4, 1e-4, 1e-4, 9e-5])
+    assert opt.param_groups[0]["betas"][0] == pytest.approx(0.95)
+    assert "epoch 1 at 4e-06" in ctrl.describe()

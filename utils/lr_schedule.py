@@ -110,17 +110,26 @@ def _fmt(v: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{exp}"
 
 
-def resolve_quirk(lr_quirk: str, model_name: str) -> bool:
-    """``--lr_quirk``: 'on' / 'off', or 'auto' = the model's ``reference_lr_quirk`` attribute."""
+def resolve_quirk(lr_quirk: str, model_name: str) -> bool | str:
+    """``--lr_quirk``: 'on' / 'off' / 'first_epoch', or 'auto' = the model's
+    ``reference_lr_quirk`` attribute.
+
+    'on' is Time-LLM's quirk (the lr/25 start is carried into the epoch-wise schedule);
+    'first_epoch' is PatchTST's authors' trainer, which also builds an unused OneCycleLR, so
+    only epoch 1 runs at lr/25 before its schedule restarts from ``learning_rate`` (both
+    leave Adam's beta1 at OneCycle's 0.95).
+    """
     value = str(lr_quirk).lower()
     if value == "on":
         return True
+    if value == "first_epoch":
+        return "first_epoch"
     if value == "off":
         return False
     if value == "auto":
         from models import model_attr  # lazy: the registry imports model modules on demand
         return bool(model_attr(model_name, "reference_lr_quirk", False))
-    raise ConfigError(f"--lr_quirk must be auto, on or off, got '{lr_quirk}'")
+    raise ConfigError(f"--lr_quirk must be auto, on, off or first_epoch, got '{lr_quirk}'")
 
 
 class LRController:
@@ -162,7 +171,7 @@ class LRController:
         self.steps_per_batch = max(int(steps_per_batch), 1)
         self.epochs = max(int(epochs), 1)
         self.pct_start = float(pct_start)
-        self.quirk = bool(quirk)
+        self.quirk = quirk if quirk == "first_epoch" else bool(quirk)
         self.steps_done = 0
         self.epochs_done = 0
         self.scheduler = None
@@ -177,6 +186,12 @@ class LRController:
             self.base_lr = self.learning_rate
             self.description = (f"COS cosine from {_fmt(self.base_lr)}, T_max {COS_T_MAX}, "
                                 f"eta_min {_fmt(COS_ETA_MIN)}, stepped per epoch")
+        elif self.quirk == "first_epoch":
+            self._one_cycle()  # sets epoch 1's lr to learning_rate / 25 (and Adam's beta1)
+            self.base_lr = self.learning_rate
+            self.description = (f"{self.mode} from {_fmt(self.base_lr)}, epoch 1 at "
+                                f"{_fmt(self.current_lr)} (PatchTST authors' OneCycle quirk")
+            self.description += ", Adam beta1 0.95)" if self._has_betas() else ")"
         elif self.quirk:
             self._one_cycle()  # constructed for its side effects only, as in the reference
             self.base_lr = self.current_lr
@@ -238,7 +253,7 @@ class LRController:
 
     def load_state_dict(self, state: dict) -> None:
         """Resume: restores counters, the torch scheduler's state and the optimizer's lr."""
-        if state["mode"] != self.mode or bool(state["quirk"]) != self.quirk:
+        if state["mode"] != self.mode or state["quirk"] != self.quirk:
             raise ConfigError(
                 f"cannot resume: the run used lradj {state['mode']} (quirk {state['quirk']}), "
                 f"this one {self.mode} (quirk {self.quirk}); use the same --lradj / --lr_quirk")
