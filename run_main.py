@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--num_tokens", type=int, default=1000, help="number of text prototypes")
     add("--prompt_cache", type=int, default=1,
         help="1: exact prompt KV cache for causal backbones; 0: plain forward")
+    add("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+        help="dtype of the frozen backbone's weights (trainable layers stay float32)")
+    add("--fast_path", type=int, default=1,
+        help="1: every exact speed-up (prompt KV cache, cached tokenisation and prototypes, SDPA, "
+             "fused mapping layer); 0: the reference's plain computation, for comparisons")
     add("--ablation", default="none",
         help="none | no_llm | attention_layer | random_llm | no_prompt | no_reprogramming")
 

@@ -19,6 +19,7 @@ from exp.tasks import evaluate_long_term, evaluate_m4, get_task
 from models import get_model_class, model_attr
 from utils.checkpoint import apply_checkpoint, atomic_save, load_checkpoint, make_checkpoint
 from utils.errors import ConfigError, UserError
+from utils.optim import build_optimizer
 
 
 def setting_string(args, ii: int) -> str:
@@ -172,7 +173,7 @@ class Trainer:
         from utils.tools import EarlyStopping
 
         train_loader = loaders["train"][1]
-        optimizer = torch.optim.Adam(self.trainable, lr=args.learning_rate)
+        optimizer = build_optimizer(self.trainable, args)
         # the reference counts batches before sharding; Accelerate steps its scheduler once per process
         lr_ctrl = LRController(optimizer, args, steps_per_epoch=len(train_loader),
                                steps_per_batch=acc.num_processes)
