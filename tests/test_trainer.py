@@ -155,3 +155,49 @@ def test_bf16_autocast_on_cpu(tmp_path, data_root):
     m = only_metrics(tmp_path)
     assert m["distributed"]["mixed_precision"] == "bf16"
     assert np.isfinite(m["metrics"]["mse"]) and m["metrics"]["mse"] < 1.0
+
+
+from tests.tiny_backbones import tiny_dirs  # noqa: E402,F401 (fixture)
+
+TIMELLM_TINY = ["--task_name", "long_term_forecast", "--model", "TimeLLM", "--data", "ETTh1",
+                "--root_path", "./dataset/ETT-small/", "--data_path", "ETTh1.csv", "--features", "M",
+                "--seq_len", "32", "--label_len", "8", "--pred_len", "8", "--enc_in", "7",
+                "--d_model", "8", "--d_ff", "16", "--n_heads", "2", "--patch_len", "8", "--stride", "4",
+                "--llm_model", "LLAMA", "--llm_layers", "2", "--num_tokens", "20",
+                "--batch_size", "64", "--eval_batch_size", "512", "--learning_rate", "0.01",
+                "--train_epochs", "2", "--percent", "3", "--des", "tiny"]
+
+
+def test_timellm_trains_and_its_checkpoint_reloads(tmp_path, tiny_dirs, data_root):
+    """Time-LLM on real ETTh1 (tiny random LLaMA): trains, reloads, checkpoint holds no backbone."""
+    args = [*TIMELLM_TINY, "--llm_path", tiny_dirs["LLAMA"], "--prompt_domain", "1"]
+    run_main(args, tmp_path)
+    m = only_metrics(tmp_path)
+    assert m["metrics"]["n_samples"] == (2880 - 8 + 1) * 7  # one channel per sample
+    assert "reference OneCycle quirk" in m["lr_schedule"]
+    import torch
+    ckpt = torch.load(m["checkpoint"], weights_only=False)
+    assert not any(k.startswith("llm_model.") or k == "word_embeddings" for k in ckpt["state_dict"])
+    assert ckpt["backbone"]["name"] == "LLAMA"
+    run_main([*args, "--is_training", "0", "--overwrite"], tmp_path)
+    again = only_metrics(tmp_path)
+    assert again["metrics"]["mse"] == pytest.approx(m["metrics"]["mse"], abs=1e-7)
+    # a checkpoint trained on another backbone is refused with one line
+    proc = run_main([*args, "--is_training", "0", "--overwrite", "--llm_layers", "1"], tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert "another backbone" in [l for l in proc.stderr.splitlines() if l.startswith("error:")][0] \
+        or "checkpoint not found" in proc.stderr
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--llm_layers", "99"], "30 layers"),
+    (["--llm_model", "NoSuchLLM"], "SmolLM2"),
+    (["--seq_len", "20000"], "seq_len"),
+])
+def test_bad_timellm_configs_fail_with_one_line(tmp_path, extra, needle, data_root):
+    proc = run_main([*TIMELLM_TINY, "--llm_model", "SmolLM2", *extra], tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    assert len(err) == 1 and needle in err[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
