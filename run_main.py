@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lr_quirk", default="auto", choices=["auto", "on", "off", "first_epoch"],
         help="OneCycle lr/25 start of epoch-wise schedules: on = Time-LLM reference (carried on), "
              "first_epoch = PatchTST authors' trainer (epoch 1 only), auto = on for TimeLLM only")
+    add("--grad_accum", type=int, default=1, help="gradient accumulation steps (through Accelerate)")
+    add("--max_grad_norm", type=float, default=0.0, help="clip the gradient norm (0: no clipping)")
     add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
     add("--mixed_precision", default=None, choices=["no", "fp16", "bf16"],
         help="explicit mixed precision (overrides --use_amp)")

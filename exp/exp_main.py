@@ -7,6 +7,7 @@ results land in a per-run folder that is never silently overwritten.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -22,13 +23,17 @@ from utils.errors import ConfigError, UserError
 from utils.optim import build_optimizer
 
 
-def setting_string(args, ii: int) -> str:
-    """The reference's run name (plus ``_to_<test_data>`` for zero-shot runs)."""
+def setting_string(args, ii: int, zero_shot_suffix: bool = True) -> str:
+    """The reference's run name, plus ``_to_<test_data>`` for zero-shot results.
+
+    Checkpoints use the name without the suffix: the trained model does not depend on where it
+    is tested, so a zero-shot test can reuse a finished training run's checkpoint.
+    """
     s = (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_ft{args.features}"
          f"_sl{args.seq_len}_ll{args.label_len}_pl{args.pred_len}_dm{args.d_model}_nh{args.n_heads}"
          f"_el{args.e_layers}_dl{args.d_layers}_df{args.d_ff}_fc{args.factor}_eb{args.embed}"
          f"_{args.des}_{ii}")
-    if args.test_data and args.test_data != args.data:
+    if zero_shot_suffix and args.test_data and args.test_data != args.data:
         s += f"_to_{args.test_data}"
     return s
 
@@ -48,7 +53,7 @@ def resolve_args(args) -> None:
         raise unknown_name("lradj", args.lradj, LR_MODES)
     from utils.losses import get_loss
     get_loss(args.loss)
-    for name in ("batch_size", "eval_batch_size", "train_epochs", "seq_len", "pred_len"):
+    for name in ("batch_size", "eval_batch_size", "train_epochs", "seq_len", "pred_len", "grad_accum"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be at least 1, got {getattr(args, name)}")
 
@@ -95,6 +100,7 @@ def build_accelerator(args):
         kwargs["deepspeed_plugin"] = DeepSpeedPlugin(hf_ds_config=args.deepspeed_config)
     cpu = not torch.cuda.is_available() and not args.use_deepspeed
     return Accelerator(mixed_precision=mixed_precision(args), cpu=cpu,
+                       gradient_accumulation_steps=args.grad_accum,
                        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
                        **kwargs)
 
@@ -111,14 +117,14 @@ def distributed_info(acc, model) -> dict:
 class Trainer:
     """Train with early stopping, reload the best weights, test once, write the results."""
 
-    def __init__(self, args, setting: str, accelerator):
+    def __init__(self, args, setting: str, accelerator, train_setting: str | None = None):
         from data_provider.data_factory import data_provider
         from utils.losses import get_loss
 
         self.args, self.setting, self.acc = args, setting, accelerator
         self.task = get_task(args)
         self.data_provider = data_provider
-        self.ckpt_dir = Path(args.checkpoints) / f"{setting}-{args.model_comment}"
+        self.ckpt_dir = Path(args.checkpoints) / f"{train_setting or setting}-{args.model_comment}"
         self.best_path = self.ckpt_dir / "checkpoint.pt"
         self.state_path = self.ckpt_dir / "state.pt"
         self.results = ResultWriter(args, setting, accelerator.is_main_process)
@@ -175,7 +181,7 @@ class Trainer:
         train_loader = loaders["train"][1]
         optimizer = build_optimizer(self.trainable, args)
         # the reference counts batches before sharding; Accelerate steps its scheduler once per process
-        lr_ctrl = LRController(optimizer, args, steps_per_epoch=len(train_loader),
+        lr_ctrl = LRController(optimizer, args, steps_per_epoch=math.ceil(len(train_loader) / args.grad_accum),
                                steps_per_batch=acc.num_processes)
         self.schedule_note = lr_ctrl.describe()
         early = EarlyStopping(patience=args.patience)
@@ -224,17 +230,21 @@ class Trainer:
                    disable=not acc.is_local_main_process, dynamic_ncols=True,
                    mininterval=0.5 if sys.stderr.isatty() else 30)
         for step, batch in enumerate(bar):
-            optimizer.zero_grad(set_to_none=True)
-            out, true, kw = self.task.forward(model, batch, acc.device)
-            loss = self._loss(out, true, kw)
-            if not torch.isfinite(loss):
-                raise UserError(
-                    f"non-finite training loss ({loss.item()}) at epoch {epoch + 1}, step {step + 1}: "
-                    f"lower --learning_rate (now {lr_ctrl.current_lr:.3g}) or avoid fp16 overflow "
-                    f"(use bf16/fp32); the last good checkpoint is kept in {self.ckpt_dir}")
-            acc.backward(loss)
-            optimizer.step()
-            lr_ctrl.on_batch_end()
+            with acc.accumulate(model):
+                out, true, kw = self.task.forward(model, batch, acc.device)
+                loss = self._loss(out, true, kw)
+                if not torch.isfinite(loss):
+                    raise UserError(
+                        f"non-finite training loss ({loss.item()}) at epoch {epoch + 1}, step {step + 1}: "
+                        f"lower --learning_rate (now {lr_ctrl.current_lr:.3g}) or avoid fp16 overflow "
+                        f"(use bf16/fp32); the last good checkpoint is kept in {self.ckpt_dir}")
+                acc.backward(loss)
+                if acc.sync_gradients and args.max_grad_norm > 0:
+                    acc.clip_grad_norm_(self.trainable, args.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            if acc.sync_gradients:
+                lr_ctrl.on_batch_end()
             total += loss.item()
             count += 1
             if step % 10 == 0:
@@ -334,7 +344,8 @@ def run(args) -> list[dict]:
         set_seed(args.seed)
         setting = setting_string(args, ii)
         t0 = time.time()
-        trainer = Trainer(args, setting, accelerator)
+        trainer = Trainer(args, setting, accelerator,
+                          train_setting=setting_string(args, ii, zero_shot_suffix=False))
         trainer.results.check_free()
         if args.is_training:
             trainer.train()

@@ -201,3 +201,50 @@ def test_bad_timellm_configs_fail_with_one_line(tmp_path, extra, needle, data_ro
     err = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
     assert len(err) == 1 and needle in err[0], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
+
+
+def test_zero_shot_tests_on_the_other_dataset_with_its_own_scaler(tmp_path, dlinear_run):
+    """Train on ETTh1, test on 'ETTh2' = ETTh1 with every value doubled (the real layout): with
+    its own scaler the scaled windows are identical, so the scaled MSE equals the ETTh1 test MSE
+    of the same weights and the original-unit MSE is four times it."""
+    src, _, m = dlinear_run
+    import shutil
+    shutil.copytree(src / "ckpt", tmp_path / "ckpt")
+    df = pd.read_csv(ROOT / "dataset" / "ETT-small" / "ETTh1.csv")
+    cols = df.columns[1:]
+    df[cols] = df[cols] * 2.0
+    (tmp_path / "other").mkdir()
+    df.to_csv(tmp_path / "other" / "ETTh2.csv", index=False)
+    run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0", "--test_data", "ETTh2",
+              "--test_root_path", str(tmp_path / "other"), "--test_data_path", "ETTh2.csv"], tmp_path)
+    z = only_metrics(tmp_path)
+    assert z["setting"].endswith("_to_ETTh2")
+    assert z["metrics"]["mse"] == pytest.approx(m["metrics"]["mse"], rel=1e-4)
+    assert z["metrics"]["mse_original"] == pytest.approx(4 * m["metrics"]["mse_original"], rel=1e-4)
+
+
+def test_m4_training_run_scores_every_series(tmp_path, data_root):
+    run_main(["--task_name", "short_term_forecast", "--model", "DLinear", "--data", "m4",
+              "--root_path", "./dataset/m4", "--seasonal_patterns", "Hourly", "--model_id", "m4dl",
+              "--features", "S", "--enc_in", "1", "--dec_in", "1", "--c_out", "1", "--loss", "SMAPE",
+              "--batch_size", "64", "--eval_batch_size", "256", "--learning_rate", "0.001",
+              "--train_epochs", "2", "--patience", "2"], tmp_path)
+    m = only_metrics(tmp_path)
+    s = m["metrics"]["m4"]["Hourly"]
+    assert m["metrics"]["n_samples"] == 414
+    assert 0 < s["smape"] < 60 and s["mase"] > 0 and s["owa"] > 0
+    assert m["args"]["seq_len"] == 96 and m["args"]["pred_len"] == 48  # set by the M4 task
+    sub = pd.read_csv(tmp_path / "results" / m["setting"] / "submission-Hourly.csv", index_col=0)
+    assert sub.shape == (414, 48) and sub.index[0] == "H1"
+
+
+def test_gradient_accumulation_matches_the_larger_batch(tmp_path, data_root):
+    """Batch 32 x 2 accumulation steps trains like batch 64 (same sample order, mean losses)."""
+    base = [*DLINEAR, "--train_epochs", "2"]
+    run_main([*base, "--model_id", "acc1"], tmp_path / "a")
+    two = [*base, "--model_id", "acc2", "--grad_accum", "2"]
+    two[two.index("--batch_size") + 1] = "32"
+    run_main(two, tmp_path / "b")
+    a, b = only_metrics(tmp_path / "a"), only_metrics(tmp_path / "b")
+    assert b["metrics"]["mse"] == pytest.approx(a["metrics"]["mse"], rel=1e-5)
+    assert b["history"][-1]["vali_loss"] == pytest.approx(a["history"][-1]["vali_loss"], rel=1e-5)
