@@ -173,17 +173,18 @@ def forecast_windows(x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None, pred_
     return torch.as_tensor(np.ascontiguousarray(out), dtype=x_enc.dtype, device=x_enc.device)
 
 
-class Model(nn.Module):
-    """Naive2 as a registry model; nothing to train.
+class StatisticalModel(nn.Module):
+    """A per-series statistical forecaster behind the common model contract.
 
-    forward(x_enc (B, L, C), x_mark_enc (B, L, C) mask or time features, x_dec, x_mark_dec)
-    -> (B, pred_len, C). Each channel of each window is forecast from its real points
-    (all of the window unless ``x_mark_enc`` is a 0/1 mask of ``x_enc``'s shape).
+    forward(x_enc (B, L, C), x_mark_enc, x_dec, x_mark_dec) -> (B, pred_len, C). Each channel of
+    each window is forecast from its real points (all of the window unless ``x_mark_enc`` is a
+    0/1 mask of ``x_enc``'s shape). Subclasses set ``forecast_batch(series (S, n), h, m) -> (S, h)``.
     """
 
     needs_training = False
     full_history = True
     channel_independent = True
+    forecast_batch = None
 
     def __init__(self, configs):
         super().__init__()
@@ -191,6 +192,11 @@ class Model(nn.Module):
         self.seasonality = seasonality_from_configs(configs)
 
     def forward(self, x_enc, x_mark_enc=None, x_dec=None, x_mark_dec=None):
-        m = self.seasonality
-        return forecast_windows(x_enc, x_mark_enc, self.pred_len,
-                                lambda s, h: naive2_forecast_batch(s, h, m))
+        m, method = self.seasonality, type(self).forecast_batch
+        return forecast_windows(x_enc, x_mark_enc, self.pred_len, lambda s, h: method(s, h, m))
+
+
+class Model(StatisticalModel):
+    """Naive2, the official M4 benchmark (see :func:`naive2_forecast`)."""
+
+    forecast_batch = staticmethod(naive2_forecast_batch)

@@ -7,9 +7,8 @@ falls back to Naive1 (its last value).
 from __future__ import annotations
 
 import numpy as np
-import torch.nn as nn
 
-from models.Naive2 import forecast_windows, seasonality_from_configs
+from models.Naive2 import StatisticalModel
 
 
 def seasonal_naive_forecast_batch(x: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -26,20 +25,7 @@ def seasonal_naive_forecast(series: np.ndarray, h: int, m: int) -> np.ndarray:
     return seasonal_naive_forecast_batch(np.asarray(series, dtype=np.float64).reshape(1, -1), h, m)[0]
 
 
-class Model(nn.Module):
-    """forward(x_enc (B, L, C), x_mark_enc mask or time features, x_dec, x_mark_dec)
-    -> (B, pred_len, C); masks work as in :class:`models.Naive2.Model`."""
+class Model(StatisticalModel):
+    """Seasonal naive: repeat the last season (Naive1 when m = 1); masks as in Naive2."""
 
-    needs_training = False
-    full_history = True
-    channel_independent = True
-
-    def __init__(self, configs):
-        super().__init__()
-        self.pred_len = int(configs.pred_len)
-        self.seasonality = seasonality_from_configs(configs)
-
-    def forward(self, x_enc, x_mark_enc=None, x_dec=None, x_mark_dec=None):
-        m = self.seasonality
-        return forecast_windows(x_enc, x_mark_enc, self.pred_len,
-                                lambda s, h: seasonal_naive_forecast_batch(s, h, m))
+    forecast_batch = staticmethod(seasonal_naive_forecast_batch)

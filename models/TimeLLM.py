@@ -4,21 +4,37 @@ RevIN -> prompt statistics and text -> patch embedding -> reprogramming onto tex
 frozen LLM over [prompt ; patches] -> first d_ff channels of the patch positions -> flatten head
 -> de-normalise. Module names follow the reference, so a reference state_dict loads strictly.
 
-Beyond the reference: the backbone comes from ``layers.backbones`` (llm_dim derived, depth
-checked, SDPA attention, the run's dtype); for causal backbones the prompt runs as an exact
-no-grad KV cache (``--prompt_cache``, ``layers.prompt_cache``); the text prototypes are computed
-once per evaluation pass; ``--ablation`` swaps parts (``models.ablations``).
+Two computations of the same numbers (``configs.fast_path``, ``--fast_path``):
+
+- fast (default), every exact speed-up: vectorised prompt statistics and one cached batch
+  tokenisation (``layers.prompt_cache.TokenizerCache``); for causal backbones the prompt runs as a
+  no-grad KV cache whose run-wide shared prefix is computed once (``--prompt_cache``,
+  ``layers.prompt_cache``); SDPA attention without attention maps or hidden states; the mapping
+  layer as one hand-written GEMM forward and one weight-gradient GEMM backward over a weight kept
+  in the faster layout (``layers.mapping``); in evaluation the prototypes and their reprogramming
+  keys/values computed once per pass.
+- plain (``--fast_path 0``), the reference's computation, for honest comparisons: its prompt
+  code (per-series loop), a tokenizer call per batch, ``nn.Linear`` on the transposed table every
+  batch (also in evaluation), eager attention storing every attention map and hidden state, the
+  whole [prompt ; patches] sequence through the LLM, the reference's head slicing.
+
+Outputs and gradients agree to float rounding (tests: 1e-5). ``configs.mapping_vocab`` K > 0 is
+a labelled non-exact option (prototypes from the K lowest token ids only). Sections carry
+``torch.profiler.record_function`` labels ``timellm.*`` for ``bench/bench_timellm.py``.
+``--ablation`` swaps parts (``models.ablations``).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from layers.Embed import PatchEmbedding, patch_count
 from layers.Reprogramming import FlattenHead, ReprogrammingLayer
 from layers.StandardNorm import Normalize
-from layers.backbones import backbone_from_configs
-from layers.prompt import build_prompts, prompt_statistics, resolve_description
+from layers.backbones import backbone_from_configs, fast_path_of
+from layers.mapping import MappingLayer
+from layers.prompt import build_prompts, prompt_statistics, reference_prompts, resolve_description
 from layers.prompt_cache import PromptKVCache, TokenizerCache, autocast_key, has_dropout
 from models.ablations import get_ablation
 from utils.errors import ConfigError
@@ -59,6 +75,7 @@ class Model(nn.Module):
         self.patch_len = configs.patch_len
         self.stride = configs.stride
         self.ablation = get_ablation(getattr(configs, "ablation", None))
+        self.fast_path = fast_path_of(configs)
 
         backbone = backbone_from_configs(configs, dtype=_dtype_of(configs),
                                          random_init=self.ablation.llm == "random")
@@ -78,8 +95,14 @@ class Model(nn.Module):
         self.word_embeddings = self.llm_model.get_input_embeddings().weight
         self.vocab_size = self.word_embeddings.shape[0]
         self.num_tokens = int(getattr(configs, "num_tokens", None) or 1000)
+        self.mapping_vocab = int(getattr(configs, "mapping_vocab", 0) or 0)
+        if not 0 <= self.mapping_vocab <= self.vocab_size:
+            raise ConfigError(f"mapping_vocab {self.mapping_vocab} is outside 0..{self.vocab_size} "
+                              "(the backbone's vocabulary); 0 maps the full vocabulary (exact)")
         if self.ablation.reprogramming:
-            self.mapping_layer = nn.Linear(self.vocab_size, self.num_tokens)
+            mapped = self.mapping_vocab or self.vocab_size
+            self.mapping_layer = (MappingLayer(mapped, self.num_tokens) if self.fast_path
+                                  else nn.Linear(mapped, self.num_tokens))
             self.reprogramming_layer = ReprogrammingLayer(configs.d_model, configs.n_heads,
                                                           self.d_ff, self.d_llm)
         else:
@@ -96,13 +119,13 @@ class Model(nn.Module):
                                              head_dropout=configs.dropout)
         self.normalize_layers = Normalize(configs.enc_in, affine=False)
 
-        self.prompt_cache = (bool(int(getattr(configs, "prompt_cache", 1)))
+        self.prompt_cache = (self.fast_path and bool(int(getattr(configs, "prompt_cache", 1)))
                              and self.is_causal and self.ablation.prompt
                              and self.ablation.llm in ("pretrained", "random"))
         self._tokens = TokenizerCache(self.tokenizer)
         self._kv_cache = PromptKVCache()
         self._llm_has_dropout = has_dropout(self.llm_model)
-        self._prototypes: tuple | None = None
+        self._source: tuple | None = None  # (key, (keys, values)) of the prototypes, evaluation only
 
     # ---- public helpers -------------------------------------------------------------------
     def trainable_parameters(self) -> int:
@@ -115,7 +138,7 @@ class Model(nn.Module):
 
     def train(self, mode: bool = True):
         if mode:
-            self._prototypes = None
+            self._source = None
         return super().train(mode)
 
     # ---- forward --------------------------------------------------------------------------
@@ -129,50 +152,97 @@ class Model(nn.Module):
         x = self.normalize_layers(x_enc, "norm")
         B, T, N = x.shape
         series = x.permute(0, 2, 1).contiguous().reshape(B * N, T, 1)
-        prompt_ids = self.prompt_ids(series) if self.ablation.prompt else None
+        prompt_ids = None
+        if self.ablation.prompt:
+            with record_function("timellm.prompt"):
+                prompt_ids = self.prompt_ids(series)
 
-        weight = self.patch_embedding.value_embedding.tokenConv.weight
-        patches, n_vars = self.patch_embedding(series.reshape(B, N, T).to(weight.dtype))
+        with record_function("timellm.patch_embedding"):
+            weight = self.patch_embedding.value_embedding.tokenConv.weight
+            patches, n_vars = self.patch_embedding(series.reshape(B, N, T).to(weight.dtype))
         tokens = self._reprogram(patches)                         # (B*N, P, D)
         middle = getattr(self, self._MIDDLE[self.ablation.llm])
         hidden = middle(tokens, prompt_ids)                       # (B*N, >= P, >= d_ff)
 
-        head = self.output_projection.linear.weight
-        dec = hidden[:, -self.patch_nums:, :self.d_ff].to(head.dtype)
-        dec = dec.reshape(B, n_vars, self.patch_nums, self.d_ff).permute(0, 1, 3, 2).contiguous()
-        out = self.output_projection(dec).permute(0, 2, 1).contiguous()   # (B, H, N)
+        with record_function("timellm.head"):
+            head = self.output_projection.linear.weight
+            if self.fast_path:
+                dec = hidden[:, -self.patch_nums:, :self.d_ff].to(head.dtype)
+                dec = dec.reshape(B, n_vars, self.patch_nums, self.d_ff).permute(0, 1, 3, 2).contiguous()
+                out = self.output_projection(dec)
+            else:  # the reference: slice channels of every position, copy, then keep the patches
+                dec = hidden[:, :, :self.d_ff]
+                dec = torch.reshape(dec, (-1, n_vars, dec.shape[-2], dec.shape[-1]))
+                dec = dec.permute(0, 1, 3, 2).contiguous()
+                out = self.output_projection(dec[:, :, :, -self.patch_nums:].to(head.dtype))
+            out = out.permute(0, 2, 1).contiguous()               # (B, H, N)
         return self.normalize_layers(out, "denorm")
 
     def prompt_ids(self, series: torch.Tensor) -> torch.Tensor:
         """Token ids of each series' prompt, (B*N, S), right- or left-padded like the tokenizer."""
-        prompts = build_prompts(self.description, self.pred_len, self.seq_len,
-                                prompt_statistics(series, self.top_k))
-        return self._tokens(prompts).to(series.device)
+        if self.fast_path:
+            prompts = build_prompts(self.description, self.pred_len, self.seq_len,
+                                    prompt_statistics(series, self.top_k))
+            return self._tokens(prompts).to(series.device)
+        prompts = reference_prompts(series, self.description, self.pred_len, self.seq_len,
+                                    self.top_k)
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
+                              max_length=2048).input_ids.to(series.device)
+
+    def mapped_table(self) -> torch.Tensor:
+        """The rows of the frozen word-embedding table the mapping layer maps, (V or K, D)."""
+        if self.mapping_vocab:
+            return self.word_embeddings[:self.mapping_vocab]
+        return self.word_embeddings
 
     def text_prototypes(self) -> torch.Tensor:
         """(num_tokens, D): the mapping layer applied to the transposed word-embedding table.
 
-        Computed once per evaluation pass (not training and no grad), keyed on the weights'
-        versions and storage, so any update or reload recomputes it.
+        ``configs.mapping_vocab`` K > 0 (NOT exact, opt-in): only the first K rows of the table,
+        i.e. the K lowest token ids. Byte-level BPE tokenizers (LLaMA/SmolLM2, GPT-2) number their
+        merges in the order they were learnt, which is by frequency in the tokenizer's training
+        text, so low ids are the frequent tokens (after the special and byte tokens); a tokenizer
+        that ships no frequency counts gives no better ranking. WordPiece (BERT) starts with
+        ~1000 ``[unusedN]`` placeholders, so pick K well above that there.
         """
-        weight, bias, table = self.mapping_layer.weight, self.mapping_layer.bias, self.word_embeddings
-        reuse = not self.training and not torch.is_grad_enabled()
+        table = self.mapped_table()
+        if self.fast_path:
+            return self.mapping_layer.prototypes(table)
+        weight = self.mapping_layer.weight
+        return self.mapping_layer(table.permute(1, 0).to(weight.dtype)).permute(1, 0)
+
+    def _source_kv(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reprogramming layer's keys and values of the prototypes, (S, H, E) each.
+
+        On the fast path in evaluation (not training, no grad) they are computed once per pass:
+        the cache key holds the versions and storage of every tensor they depend on, so an
+        optimiser step, a reload or an in-place edit recomputes them.
+        """
+        layer = self.reprogramming_layer
+        reuse = self.fast_path and not self.training and not torch.is_grad_enabled()
         if reuse:
-            key = (weight._version, bias._version, table._version, weight.data_ptr(),
-                   bias.data_ptr(), table.data_ptr(), weight.dtype, table.dtype, weight.device,
-                   autocast_key(weight.device))
-            if self._prototypes is not None and self._prototypes[0] == key:
-                return self._prototypes[1]
-        prototypes = self.mapping_layer(table.permute(1, 0).to(weight.dtype)).permute(1, 0)
-        self._prototypes = (key, prototypes) if reuse else None
-        return prototypes
+            tensors = (self.mapping_layer.weight, self.mapping_layer.bias, self.word_embeddings,
+                       layer.key_projection.weight, layer.key_projection.bias,
+                       layer.value_projection.weight, layer.value_projection.bias)
+            key = (tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in tensors),
+                   self.mapping_vocab, autocast_key(self.word_embeddings.device))
+            if self._source is not None and self._source[0] == key:
+                return self._source[1]
+        with record_function("timellm.mapping"):
+            source = self.text_prototypes()
+        with record_function("timellm.reprogramming"):
+            kv = layer.project_source(source, source)
+        self._source = (key, kv) if reuse else None
+        return kv
 
     def _reprogram(self, patches: torch.Tensor) -> torch.Tensor:
         """(B*N, P, d_model) -> (B*N, P, D)."""
         if not self.ablation.reprogramming:
-            return self.patch_projection(patches)
-        source = self.text_prototypes()
-        return self.reprogramming_layer(patches, source, source)
+            with record_function("timellm.reprogramming"):
+                return self.patch_projection(patches)
+        key, value = self._source_kv()
+        with record_function("timellm.reprogramming"):
+            return self.reprogramming_layer.attend(patches, key, value)
 
     def _prompt_embeddings(self, prompt_ids: torch.Tensor) -> torch.Tensor:
         return self.llm_model.get_input_embeddings()(prompt_ids)
@@ -180,25 +250,28 @@ class Model(nn.Module):
     def _run_llm(self, tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """The frozen LLM over [prompt ; tokens]; hidden states of the token positions."""
         tokens = tokens.to(self.word_embeddings.dtype)
-        if prompt_ids is None:
-            inputs = tokens
-        elif self.prompt_cache:
+        if prompt_ids is not None and self.prompt_cache:
             shared = (self.tokenizer.padding_side == "right"
                       and not (self.llm_model.training and self._llm_has_dropout))
             return self._kv_cache.hidden_states(self.llm_model, prompt_ids, tokens, shared=shared)
-        else:
-            inputs = torch.cat([self._prompt_embeddings(prompt_ids), tokens], dim=1)
-        extra = {"use_cache": False} if self.is_causal else {}
-        return self.llm_model(inputs_embeds=inputs, **extra).last_hidden_state
+        with record_function("timellm.llm"):
+            inputs = tokens
+            if prompt_ids is not None:
+                inputs = torch.cat([self._prompt_embeddings(prompt_ids), tokens], dim=1)
+            if not self.fast_path:  # the reference's call: the config's defaults (maps, states, cache)
+                return self.llm_model(inputs_embeds=inputs).last_hidden_state
+            extra = {"use_cache": False} if self.is_causal else {}
+            return self.llm_model(inputs_embeds=inputs, **extra).last_hidden_state
 
     def _run_attention_layer(self, tokens: torch.Tensor,
                              prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """Ablation: one trainable Transformer encoder layer over [prompt ; tokens]."""
         dtype = self.attention_layer.linear1.weight.dtype
-        inputs = tokens.to(dtype)
-        if prompt_ids is not None:
-            inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
-        return self.attention_layer(inputs)
+        with record_function("timellm.llm"):
+            inputs = tokens.to(dtype)
+            if prompt_ids is not None:
+                inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
+            return self.attention_layer(inputs)
 
     @staticmethod
     def _run_nothing(tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:
