@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ablation", default="none",
         help="none | no_llm | attention_layer | random_llm | no_prompt | no_reprogramming")
 
+    # adapters (peft)
+    add("--peft", default="none", help="none | lora: LoRA adapters on the backbone (peft)")
+    add("--lora_r", type=int, default=8, help="LoRA rank")
+    add("--lora_alpha", type=float, default=16, help="LoRA scaling alpha")
+    add("--lora_dropout", type=float, default=0.05, help="LoRA dropout")
+    add("--lora_target_modules", default=None,
+        help="comma-separated module names (default per architecture: LLaMA q_proj,v_proj; "
+             "GPT-2 c_attn; BERT query,value)")
+
     # optimization
     add("--num_workers", type=int, default=0, help="data loader workers")
     add("--itr", type=int, default=1, help="experiment repetitions (seed + i)")
@@ -108,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lr_quirk", default="auto", choices=["auto", "on", "off", "first_epoch"],
         help="OneCycle lr/25 start of epoch-wise schedules: on = Time-LLM reference (carried on), "
              "first_epoch = PatchTST authors' trainer (epoch 1 only), auto = on for TimeLLM only")
+    add("--optimizer", default="adam", help="adam | adamw | sgd | rmsprop")
+    add("--weight_decay", type=float, default=0.0, help="weight decay")
+    add("--momentum", type=float, default=0.9, help="SGD / RMSprop momentum")
+    add("--adam_beta1", type=float, default=0.9, help="Adam / AdamW beta1")
+    add("--adam_beta2", type=float, default=0.999, help="Adam / AdamW beta2")
     add("--grad_accum", type=int, default=1, help="gradient accumulation steps (through Accelerate)")
     add("--max_grad_norm", type=float, default=0.0, help="clip the gradient norm (0: no clipping)")
     add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
