@@ -24,7 +24,8 @@ from utils.optim import build_optimizer
 
 
 def setting_string(args, ii: int, zero_shot_suffix: bool = True) -> str:
-    """The reference's run name, plus ``_to_<test_data>`` for zero-shot results.
+    """The reference's run name, plus ``_p<percent>`` for few-shot runs and ``_to_<test_data>``
+    for zero-shot results.
 
     Checkpoints use the name without the suffix: the trained model does not depend on where it
     is tested, so a zero-shot test can reuse a finished training run's checkpoint.
@@ -33,6 +34,8 @@ def setting_string(args, ii: int, zero_shot_suffix: bool = True) -> str:
          f"_sl{args.seq_len}_ll{args.label_len}_pl{args.pred_len}_dm{args.d_model}_nh{args.n_heads}"
          f"_el{args.e_layers}_dl{args.d_layers}_df{args.d_ff}_fc{args.factor}_eb{args.embed}"
          f"_{args.des}_{ii}")
+    if args.percent < 100:  # few-shot runs must not share a folder with the full run
+        s += f"_p{args.percent}"
     if zero_shot_suffix and args.test_data and args.test_data != args.data:
         s += f"_to_{args.test_data}"
     return s

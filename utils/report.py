@@ -5,8 +5,9 @@
 Tables per task, each beside the published figures of ``docs/published.csv``:
 
 - long-term: one table per model x dataset x configuration, rows = the four horizons and their
-  average (only when all four are present); several runs that differ only in the seed (the
-  ``_<ii>`` suffix of the setting, or the same setting in several folders) give mean ± sample std;
+  average (only when all four are present); runs whose arguments differ only in the seed (the
+  ``--itr`` repetitions, ``_<ii>`` at the end of the setting, or the same setting in several
+  folders) give mean ± sample std;
 - few-shot (``args.percent < 100``) and zero-shot (``args.test_data`` set and different from
   ``args.data``) the same way;
 - M4: the seasonal patterns of one configuration combined into the paper's groups (Yearly,
@@ -23,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -57,7 +56,6 @@ M4_PATTERN_ARGS = {"seasonal_patterns", "seq_len", "label_len", "pred_len", "mod
 M4_GROUP_MEMBERS = {"Yearly": ("Yearly",), "Quarterly": ("Quarterly",), "Monthly": ("Monthly",),
                     "Others": ("Weekly", "Daily", "Hourly"),
                     "Average": ("Yearly", "Quarterly", "Monthly", "Weekly", "Daily", "Hourly")}
-SEED_SUFFIX = re.compile(r"_(\d+)(_to_[^/]+)?$")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -216,12 +214,17 @@ class Table:
         a = self.runs[0].args
         bits = []
         if self.model == "TimeLLM":
-            bits.append(f"{a.get('llm_model')} x {a.get('llm_layers')} layers")
+            bits.append(_llm_label(a))
         bits += [f"seq_len {a.get('seq_len')}", f"features {a.get('features')}"]
         if self.kind == "few_shot":
             bits.insert(0, f"{self.percent}% of the training split")
         name = self.dataset.replace("->", " → ")
         return f"{self.model} on {name} ({', '.join(bits)})"
+
+
+def _llm_label(args: dict) -> str:
+    n = args.get("llm_layers")
+    return f"{args.get('llm_model')}, {n} layer{'' if n == 1 else 's'}"
 
 
 def group_tables(runs: list[Run], kind: str) -> list[Table]:
@@ -275,13 +278,18 @@ def differences_note(runs: list[Run], kind: str) -> list[str]:
         where = a.get("seasonal_patterns") if kind == "m4" else a.get("pred_len")
         for k, (ours, want) in config_differences(a, r.num_processes, cfg).items():
             found.setdefault(k, {}).setdefault(f"{ours} (paper {want})", []).append(where)
+    everywhere = {str(r.args.get("seasonal_patterns") if kind == "m4" else r.args.get("pred_len")) for r in runs}
     lines = []
     for k in sorted(found):
         parts = []
         for text, where in found[k].items():
-            where = sorted(set(map(str, where)), key=lambda s: (len(s), s))
-            parts.append(f"{text} at {', '.join(where)}")
+            where = set(map(str, where))
+            at = "" if where == everywhere else " at " + ", ".join(sorted(where, key=lambda s: (len(s), s)))
+            parts.append(text + at)
         lines.append(f"- {k}: " + "; ".join(parts))
+    if "features" in found:
+        lines.append("- the published figures use the multivariate benchmark (features M, every channel); "
+                     "runs with other features are a different benchmark: not comparable number for number")
     if unknown:
         lines.append("- (no published configuration on file for some runs: not compared)")
     return lines
@@ -308,7 +316,7 @@ def render_table(table: Table, pub: list[Published]) -> list[str]:
     avg_mse, avg_mae = _average(cells, horizons, "mse"), _average(cells, horizons, "mae")
     p = by_h.get("avg")
     out.append(f"| **avg** | {avg_mse.fmt() if avg_mse else DASH} | {avg_mae.fmt() if avg_mae else DASH} | "
-               f"{'' if avg_mse else ''} | {fmt_pub(p.values.get('mse') if p else None)} | "
+               f"{avg_mse.n if avg_mse and avg_mse.n > 1 else ''} | {fmt_pub(p.values.get('mse') if p else None)} | "
                f"{fmt_pub(p.values.get('mae') if p else None)} |")
     out.append("")
     notes = []
@@ -372,7 +380,7 @@ def m4_groups(runs: list[Run]) -> tuple[dict[str, dict], dict[str, dict], dict[s
 def render_m4(runs: list[Run], pub: list[Published]) -> list[str]:
     model = str(runs[0].args.get("model"))
     a = runs[0].args
-    title = f"{model} on M4" + (f" ({a.get('llm_model')} x {a.get('llm_layers')} layers)" if model == "TimeLLM" else "")
+    title = f"{model} on M4" + (f" ({_llm_label(a)})" if model == "TimeLLM" else "")
     patterns, groups, seeds = m4_groups(runs)
     pub_rows = {r.horizon: r for r in lookup(pub, "m4", model, "m4")}
     out = [f"#### {title}", "",
@@ -405,6 +413,9 @@ def render_m4(runs: list[Run], pub: list[Published]) -> list[str]:
         if g not in groups:
             miss = [m for m in M4_GROUP_MEMBERS[g] if m not in patterns]
             notes.append(f"- {g}: missing pattern(s) {', '.join(miss)}")
+    naive = [f"{p} sMAPE {e['naive2_smape']:.3f}, MASE {e['naive2_mase']:.3f}" for p, e in patterns.items()]
+    if naive:
+        notes.append("- Naive2 on the same series (OWA 1 by definition): " + "; ".join(naive))
     if seeds and max(seeds.values()) > 1:
         notes.append("- ± is the sample standard deviation over seeds; group rows use the seed means")
     notes.append("- groups: count-weighted sMAPE/MASE over the patterns' series, OWA from the group aggregates "
@@ -448,8 +459,10 @@ def draw_plots(tables: list[Table], pub: list[Published], folder: Path) -> list[
             cells = t.cells()
             pts = [(i, c[0].stat("mse")) for i, h in enumerate(horizons) if len(c := cells.get(h, [])) >= 1]
             if pts:
+                a = t.runs[0].args
                 label = f"ours: {t.model}" + (f" {t.percent}%" if t.kind == "few_shot" else "") + \
-                        (f" ({t.runs[0].args.get('llm_model')})" if t.model == "TimeLLM" else "")
+                    (f" ({a.get('llm_model')} x{a.get('llm_layers')}" if t.model == "TimeLLM" else " (") + \
+                    f", L={a.get('seq_len')}, {a.get('features')})"
                 ax.errorbar([p[0] for p in pts], [p[1].mean for p in pts],
                             yerr=[p[1].std or 0.0 for p in pts], marker="o", capsize=3, label=label)
         shown = set()
@@ -495,7 +508,7 @@ def runs_section(runs: list[Run]) -> list[str]:
         params = r.info.get("trainable_parameters")
         out.append(f"| {r.kind} | `{r.setting}` | {r.seed} | {metric} | {r.metrics.get('n_samples', '')} | "
                    f"{'' if wall is None else f'{wall / 60:.1f}'} | {'' if params is None else f'{params:,}'} | "
-                   f"{r.info.get('best_epoch', '')} | {llm} | {r.num_processes} |")
+                   f"{r.info.get('best_epoch') or ''} | {llm} | {r.num_processes} |")
     return out + [""]
 
 

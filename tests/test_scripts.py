@@ -1,0 +1,205 @@
+"""The Time-LLM reproduction scripts (scripts/TimeLLM_*.sh, fewshot/, zeroshot/, cpu/): every
+line parses with our argparse and names a registered dataset, model and backbone; the published
+recipes and the launch environment variables. Runs each script with stub ``accelerate`` and
+``python`` commands that record their arguments (no training); a few seconds in all."""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from data_provider.data_factory import data_dict
+from data_provider.fetch import canonical_location
+from exp.exp_main import setting_string
+from layers.backbones import BACKBONES
+from models import MODEL_REGISTRY
+from run_main import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "ILI"]
+PAPER = sorted((ROOT / "scripts").glob("TimeLLM_*.sh"))
+FEWSHOT = sorted((ROOT / "scripts" / "fewshot").glob("*.sh"))
+ZEROSHOT = sorted((ROOT / "scripts" / "zeroshot").glob("*.sh"))
+CPU = sorted((ROOT / "scripts" / "cpu").glob("*.sh"))
+ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
+ZERO_PAIRS = ["ETTh1_ETTh2", "ETTh1_ETTm2", "ETTh2_ETTh1", "ETTh2_ETTm2", "ETTm1_ETTh2", "ETTm1_ETTm2",
+              "ETTm2_ETTh2", "ETTm2_ETTm1"]
+CHANNELS = {"ETTh1": 7, "ETTh2": 7, "ETTm1": 7, "ETTm2": 7, "Weather": 21, "ECL": 321, "Traffic": 862, "ILI": 7}
+LAUNCH_ENV = ("NUM_PROCESSES", "MIXED_PRECISION", "USE_DEEPSPEED", "LLM_MODEL", "LLM_LAYERS", "PERCENT",
+              "PATTERNS", "PYTHON")
+STUB = ("#!/usr/bin/env bash\nprintf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
+        "for a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\nprintf '\\036' >> \"$STUB_OUT\"\n")
+
+
+def launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
+             extra_args: tuple[str, ...] = ()) -> list[tuple[list[str], list[str]]]:
+    """Run ``script`` with stub ``accelerate`` and ``python`` on PATH; return, per launch, the
+    launcher's own arguments and the ``run_main.py`` arguments (cached: scripts are pure)."""
+    return _launches(script, tuple(sorted((env_extra or {}).items())), tuple(extra_args))
+
+
+@functools.lru_cache(maxsize=None)
+def _launches(script: Path, env_items: tuple, extra_args: tuple) -> list[tuple[list[str], list[str]]]:
+    tmp_path = Path(tempfile.mkdtemp(prefix="stub-launch-"))
+    env_extra = dict(env_items)
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name in ("accelerate", "python", "python3"):
+        stub = bindir / name
+        stub.write_text(STUB)
+        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / f"{script.stem}.{len(list(tmp_path.iterdir()))}.args"
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_ENV}
+    env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out)}, **(env_extra or {}))
+    try:
+        subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=env, check=True, timeout=60)
+        records = out.read_text().split("\x1e")[:-1]
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    result = []
+    for rec in records:
+        argv = rec.split("\x1f")[:-1]
+        i = argv.index("run_main.py")
+        result.append((argv[:i], argv[i + 1:]))
+    return result
+
+
+def parsed(script: Path, tmp_path: Path, **kw):
+    parser = build_parser()
+    return [(pre, parser.parse_args(argv)) for pre, argv in launches(script, tmp_path, **kw)]
+
+
+def test_the_kit_is_complete():
+    names = {p.stem for p in PAPER}
+    assert names == {f"TimeLLM_{d}" for d in DATASETS + ["M4"]}
+    assert {p.stem for p in FEWSHOT} == {f"TimeLLM_{d}_{p}percent" for d in ["ETTh1", "ETTh2", "ETTm1", "ETTm2"]
+                                         for p in (10, 5)}
+    assert {p.stem for p in ZEROSHOT} == {f"TimeLLM_{pair}" for pair in ZERO_PAIRS}
+    assert {p.stem for p in CPU} == {"TimeLLM_ETTh1", "TimeLLM_ETTh1_fewshot10", "TimeLLM_M4_Hourly"}
+
+
+@pytest.mark.parametrize("script", ALL, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_script_syntax_and_lines_parse(script, tmp_path):
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n# ") and "set -euo pipefail" in text
+    runs = parsed(script, tmp_path)
+    assert runs
+    for pre, args in runs:
+        assert args.data in data_dict and args.model in MODEL_REGISTRY and args.model == "TimeLLM"
+        assert args.llm_model in BACKBONES
+        if args.test_data:
+            assert args.test_data in data_dict and canonical_location(args.test_data) is not None
+        if script in CPU:
+            assert pre == ["python"] and args.llm_model == "SmolLM2"
+        else:
+            assert pre[:5] == ["accelerate", "launch", "--num_processes", "1", "--mixed_precision"]
+            assert pre[5] == "no" and len(pre) == 6
+            assert (args.use_deepspeed, args.llm_model, args.llm_layers) == (0, "LLAMA", 32)
+    settings = [setting_string(a, 0) for _, a in runs]
+    assert len(set(settings)) == len(settings)  # one results folder per launch
+
+
+@pytest.mark.parametrize("script", PAPER, ids=lambda p: p.stem)
+def test_paper_scripts_common_settings(script, tmp_path):
+    ds = script.stem.split("_", 1)[1]
+    runs = [a for _, a in parsed(script, tmp_path)]
+    if ds == "M4":
+        assert [a.seasonal_patterns for a in runs] == ["Yearly", "Quarterly", "Monthly", "Weekly", "Daily", "Hourly"]
+        for a in runs:
+            assert (a.task_name, a.data, a.root_path, a.loss) == ("short_term_forecast", "m4", "./dataset/m4", "SMAPE")
+            assert (a.d_model, a.d_ff, a.patch_len, a.stride, a.learning_rate) == (8, 32, 1, 1, 0.001)
+            assert (a.train_epochs, a.batch_size, a.enc_in) == (50, 24, 1)
+        return
+    horizons = [24, 36, 48, 60] if ds == "ILI" else [96, 192, 336, 720]
+    assert [a.pred_len for a in runs] == horizons
+    for a in runs:
+        assert (a.task_name, a.data, a.features, a.percent, a.test_data) == ("long_term_forecast", ds, "M", 100, None)
+        assert a.enc_in == a.dec_in == a.c_out == CHANNELS[ds]
+        assert (a.seq_len, a.label_len) == ((104, 18) if ds == "ILI" else (512, 48))
+        assert (a.n_heads, a.patch_len, a.stride, a.num_tokens, a.eval_batch_size) == (8, 16, 8, 1000, 8)
+        assert a.model_id == f"{ds if ds not in ('Weather', 'Traffic') else ds.lower()}_{a.seq_len}_{a.pred_len}"
+        assert a.lr_quirk == "auto"  # the reference's OneCycle start (resolved to 'on' for TimeLLM)
+
+
+def test_etth1_is_the_published_recipe(tmp_path):
+    """REFERENCE.md section 4."""
+    runs = {a.pred_len: a for _, a in parsed(ROOT / "scripts/TimeLLM_ETTh1.sh", tmp_path)}
+    for h, (lr, lradj) in {96: (0.01, "type1"), 192: (0.02, "type1"), 336: (0.001, "COS"),
+                           720: (0.01, "type1")}.items():
+        a = runs[h]
+        assert (a.learning_rate, a.lradj) == (lr, lradj)
+        assert (a.seq_len, a.label_len, a.d_model, a.d_ff, a.n_heads) == (512, 48, 32, 128, 8)
+        assert (a.batch_size, a.eval_batch_size, a.train_epochs, a.patience) == (24, 8, 100, 10)
+        assert (a.llm_model, a.llm_layers) == ("LLAMA", 32)
+
+
+def test_other_recipes_from_the_authors_scripts(tmp_path):
+    get = lambda ds: {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh", tmp_path)}
+    h2 = get("ETTh2")
+    assert [(h2[h].learning_rate, h2[h].lradj) for h in (96, 192, 336, 720)] == \
+        [(0.01, "type1"), (0.002, "TST"), (0.005, "TST"), (0.005, "TST")]
+    assert (h2[720].d_model, h2[720].train_epochs, h2[96].train_epochs) == (16, 20, 10)
+    m1 = get("ETTm1")
+    assert {(a.learning_rate, a.lradj, a.d_model, a.d_ff) for a in m1.values()} == {(0.001, "TST", 32, 128)}
+    assert [m1[h].patience for h in (96, 192, 336, 720)] == [10, 20, 20, 20]
+    m2 = get("ETTm2")
+    assert (m2[96].batch_size, m2[96].learning_rate, m2[192].learning_rate, m2[192].lradj) == (16, 0.01, 0.002, "TST")
+    w = get("Weather")
+    assert [w[h].d_ff for h in (96, 192, 336, 720)] == [32, 32, 128, 128] and w[720].train_epochs == 15
+    for ds in ("ECL", "Traffic", "ILI"):
+        assert {(a.d_model, a.d_ff, a.learning_rate) for a in get(ds).values()} == {(16, 32, 0.01)}
+    assert get("Traffic")[336].batch_size == 1
+
+
+def test_launch_environment_variables(tmp_path):
+    env = {"NUM_PROCESSES": "8", "MIXED_PRECISION": "bf16", "USE_DEEPSPEED": "1", "LLM_MODEL": "SmolLM2",
+           "LLM_LAYERS": "2"}
+    for pre, a in parsed(ROOT / "scripts/TimeLLM_ETTh2.sh", tmp_path, env_extra=env, extra_args=("--train_epochs", "1")):
+        assert pre == ["accelerate", "launch", "--num_processes", "8", "--mixed_precision", "bf16"]
+        assert (a.use_deepspeed, a.llm_model, a.llm_layers, a.train_epochs) == (1, "SmolLM2", 2, 1)
+    runs = parsed(ROOT / "scripts/TimeLLM_M4.sh", tmp_path, env_extra={"PATTERNS": "Hourly"})
+    assert [a.seasonal_patterns for _, a in runs] == ["Hourly"]
+
+
+@pytest.mark.parametrize("script", FEWSHOT, ids=lambda p: p.stem)
+def test_fewshot_scripts(script, tmp_path):
+    ds, pct = re.match(r"TimeLLM_(\w+?)_(\d+)percent", script.stem).groups()
+    full = {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh", tmp_path)}
+    for _, a in parsed(script, tmp_path):
+        assert a.percent == int(pct) and a.data == ds and a.model_id.endswith(f"_p{pct}")
+        ref = vars(full[a.pred_len])
+        assert {k: v for k, v in vars(a).items() if k not in ("percent", "model_id")} == \
+            {k: v for k, v in ref.items() if k not in ("percent", "model_id")}
+        assert setting_string(a, 0) != setting_string(full[a.pred_len], 0)
+
+
+@pytest.mark.parametrize("script", ZEROSHOT, ids=lambda p: p.stem)
+def test_zeroshot_scripts(script, tmp_path):
+    src, tgt = script.stem.split("_")[1:]
+    runs = [a for _, a in parsed(script, tmp_path)]
+    assert [a.pred_len for a in runs] == [96, 192, 336, 720]
+    for a in runs:
+        assert (a.data, a.test_data, a.train_epochs, a.percent) == (src, tgt, 5, 100)
+        assert setting_string(a, 0).endswith(f"_to_{tgt}")
+
+
+def test_cpu_profiles_state_settings_and_wall_time(tmp_path):
+    for script in CPU:
+        text = script.read_text()
+        assert "PLACEHOLDER" not in text
+        assert re.search(r"Measured wall time: \d+(\.\d+)? min", text), script.name
+        assert "differ from the paper" in text
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1_fewshot10.sh", tmp_path)[0][1]
+    assert a.percent == 10
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1.sh", tmp_path)[0][1]
+    assert a.percent == 100 and a.test_data is None
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_M4_Hourly.sh", tmp_path)[0][1]
+    assert (a.task_name, a.seasonal_patterns, a.loss) == ("short_term_forecast", "Hourly", "SMAPE")
