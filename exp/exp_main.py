@@ -18,7 +18,8 @@ import torch
 from exp.results import ResultWriter
 from exp.tasks import evaluate_long_term, evaluate_m4, get_task
 from models import get_model_class, model_attr
-from utils.checkpoint import apply_checkpoint, atomic_save, load_checkpoint, make_checkpoint
+from utils.checkpoint import (apply_checkpoint, atomic_save, load_checkpoint, make_checkpoint,
+                              save_adapter)
 from utils.errors import ConfigError, UserError
 from utils.optim import build_optimizer
 
@@ -256,8 +257,11 @@ class Trainer:
 
     def _save_best(self, model, epoch: int) -> None:
         if self.acc.is_main_process:
-            ckpt = make_checkpoint(self.acc.unwrap_model(model), vars(self.args).copy(), epoch=epoch)
-            atomic_save(ckpt, self.best_path)
+            inner = self.acc.unwrap_model(model)
+            atomic_save(make_checkpoint(inner, vars(self.args).copy(), epoch=epoch), self.best_path)
+            llm = getattr(inner, "llm_model", None)
+            if llm is not None and hasattr(llm, "peft_config"):  # adapters also in peft's format
+                save_adapter(llm, self.ckpt_dir / "adapter")
         self.acc.wait_for_everyone()
 
     def _save_state(self, model, optimizer, lr_ctrl, early, epoch: int) -> None:

@@ -32,13 +32,30 @@ class ReprogrammingLayer(nn.Module):
 
     def forward(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
                 value_embedding: torch.Tensor) -> torch.Tensor:
+        key, value = self.project_source(source_embedding, value_embedding)
+        return self.attend(target_embedding, key, value)
+
+    def project_source(self, source_embedding: torch.Tensor,
+                       value_embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values of the prototypes: (S, d_llm), (S, d_llm) -> (S, H, E) each.
+
+        They depend on no input, so evaluation can compute them once per pass (``models/TimeLLM``).
+        """
+        S = source_embedding.shape[0]
+        key = self.key_projection(source_embedding).view(S, self.n_heads, -1)
+        value = self.value_projection(value_embedding).view(S, self.n_heads, -1)
+        return key, value
+
+    def attend(self, target_embedding: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+               fast: bool = False) -> torch.Tensor:
+        """Patches (B, L, d_model) attend to projected prototypes (S, H, E) -> (B, L, d_llm).
+
+        ``fast`` uses :meth:`reprogramming_fast` (same numbers, same dropout masks).
+        """
         B, L, _ = target_embedding.shape
-        S, _ = source_embedding.shape
-        H = self.n_heads
-        query = self.query_projection(target_embedding).view(B, L, H, -1)
-        key = self.key_projection(source_embedding).view(S, H, -1)
-        value = self.value_projection(value_embedding).view(S, H, -1)
-        out = self.reprogramming(query, key, value)  # (B, L, H, E)
+        query = self.query_projection(target_embedding).view(B, L, self.n_heads, -1)
+        attend = self.reprogramming_fast if fast else self.reprogramming
+        out = attend(query, key, value)  # (B, L, H, E)
         return self.out_projection(out.reshape(B, L, -1))
 
     def reprogramming(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
@@ -47,6 +64,24 @@ class ReprogrammingLayer(nn.Module):
         scale = 1.0 / sqrt(target_embedding.shape[-1])
         scores = torch.einsum("blhe,she->bhls", target_embedding, source_embedding)
         attention = self.dropout(torch.softmax(scale * scores, dim=-1))
+        return torch.einsum("bhls,she->blhe", attention, value_embedding)
+
+
+    def reprogramming_fast(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
+                           value_embedding: torch.Tensor) -> torch.Tensor:
+        """:meth:`reprogramming` with two passes over the (B, H, L, S) scores fewer.
+
+        The 1/sqrt(E) scale multiplies the small query instead of the scores (equal up to
+        rounding), and the scores come from one batched matmul per head. The softmax output that
+        dropout sees is the same contiguous (B, H, L, S) tensor as in :meth:`reprogramming`, so
+        the dropout masks are the same draws.
+        """
+        B, L, H, E = target_embedding.shape
+        S = source_embedding.shape[0]
+        query = (target_embedding.permute(2, 0, 1, 3) * (1.0 / sqrt(E))).reshape(H, B * L, E)
+        scores = torch.bmm(query, source_embedding.permute(1, 2, 0))        # (H, B*L, S)
+        scores = scores.view(H, B, L, S).permute(1, 0, 2, 3)
+        attention = self.dropout(torch.softmax(scores, dim=-1))              # (B, H, L, S)
         return torch.einsum("bhls,she->blhe", attention, value_embedding)
 
 

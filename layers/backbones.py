@@ -258,14 +258,17 @@ def _set_pad_token(tokenizer, vocab_size: int, name: str) -> None:
 
 def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
                   llm_dim: int | None = None, dtype: torch.dtype = torch.float32,
-                  random_init: bool = False, init_seed: int = 0) -> Backbone:
+                  random_init: bool = False, init_seed: int = 0,
+                  reference_outputs: bool = False) -> Backbone:
     """Load backbone ``name`` truncated to its first ``llm_layers`` layers, frozen.
 
     ``llm_path`` replaces the registry's default weights (hub id or folder). ``llm_dim``, when
     given, must equal the config's hidden size. ``random_init`` builds the same architecture with
     freshly initialised weights (seeded by ``init_seed``, so a rebuilt model is identical) instead
     of the pretrained ones. The model is loaded in ``dtype`` with SDPA attention and never asks for
-    attention maps or hidden states.
+    attention maps or hidden states; ``reference_outputs=True`` (the plain path, ``--fast_path 0``)
+    instead configures it like the reference: eager attention, and every call returns all
+    attention maps and hidden states (``output_attentions``/``output_hidden_states`` in the config).
     """
     import transformers
     from transformers import AutoTokenizer
@@ -286,17 +289,17 @@ def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
                           "drop --llm_dim (it is derived from the backbone)")
     _set_depth(config, int(llm_layers))
     for flag in ("output_attentions", "output_hidden_states"):
-        if getattr(config, flag, False):
-            setattr(config, flag, False)
+        setattr(config, flag, bool(reference_outputs))
+    attention = "eager" if reference_outputs else "sdpa"
 
     if random_init:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            model = model_cls._from_config(config, dtype=dtype, attn_implementation="sdpa")
+            model = model_cls._from_config(config, dtype=dtype, attn_implementation=attention)
     else:
         with _quiet_transformers():
             model, info = _from_source(model_cls.from_pretrained, key, str(path), config=config,
-                                       dtype=dtype, attn_implementation="sdpa",
+                                       dtype=dtype, attn_implementation=attention,
                                        output_loading_info=True)
         missing = sorted(info.get("missing_keys") or [])
         if missing:  # the unexpected keys are the layers beyond llm_layers: expected
@@ -320,7 +323,8 @@ def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
 
 def backbone_from_configs(configs, dtype: torch.dtype | str | None = None,
                           random_init: bool = False) -> Backbone:
-    """:func:`load_backbone` with the run's flags (``llm_model``, ``llm_layers``, ``llm_path``, ``llm_dim``)."""
+    """:func:`load_backbone` with the run's flags (``llm_model``, ``llm_layers``, ``llm_path``,
+    ``llm_dim``; ``fast_path`` 0 gives the reference's eager attention with stored maps)."""
     if dtype is None:
         dtype = getattr(configs, "dtype", None) or torch.float32
     if isinstance(dtype, str):
@@ -328,4 +332,11 @@ def backbone_from_configs(configs, dtype: torch.dtype | str | None = None,
     return load_backbone(configs.llm_model, configs.llm_layers,
                          llm_path=getattr(configs, "llm_path", None),
                          llm_dim=getattr(configs, "llm_dim", None), dtype=dtype,
-                         random_init=random_init, init_seed=int(getattr(configs, "seed", 0) or 0))
+                         random_init=random_init, init_seed=int(getattr(configs, "seed", 0) or 0),
+                         reference_outputs=not fast_path_of(configs))
+
+
+def fast_path_of(configs) -> bool:
+    """``configs.fast_path`` (default on)."""
+    value = getattr(configs, "fast_path", 1)
+    return True if value is None else bool(int(value))

@@ -68,6 +68,13 @@ def apply_peft(model: nn.Module, family: str, configs) -> nn.Module:
     return wrapped
 
 
+def peft_identity(configs, model: nn.Module) -> dict:
+    """What a checkpoint must match to load: the adapter method, rank and target modules."""
+    config = model.peft_config["default"]
+    return {"method": configs.peft, "r": int(config.r), "alpha": float(config.lora_alpha),
+            "targets": sorted(config.target_modules)}
+
+
 def has_trainable(model: nn.Module) -> bool:
     """Whether any parameter of ``model`` trains (adapters on the backbone)."""
     return any(p.requires_grad for p in model.parameters())

@@ -68,6 +68,42 @@ def build_prompts(description: str, pred_len: int, seq_len: int,
     ]
 
 
+def reference_prompts(x: torch.Tensor, description: str, pred_len: int, seq_len: int,
+                      top_k: int = TOP_K_LAGS) -> list[str]:
+    """The reference's own prompt code, transcribed (the plain path, ``--fast_path 0``).
+
+    x: (B*N, T, 1). Same text as ``build_prompts(..., prompt_statistics(x))``, built the way the
+    reference builds it: statistics as (B*N, 1) tensors, then one Python iteration per series that
+    converts each statistic separately (``str(t[b].tolist()[0])``) and compares the trend tensor.
+    """
+    min_values = torch.min(x, dim=1)[0]
+    max_values = torch.max(x, dim=1)[0]
+    medians = torch.median(x, dim=1).values
+    q_fft = torch.fft.rfft(x.permute(0, 2, 1).contiguous(), dim=-1)  # the reference's calcute_lags
+    k_fft = torch.fft.rfft(x.permute(0, 2, 1).contiguous(), dim=-1)
+    corr = torch.fft.irfft(q_fft * torch.conj(k_fft), dim=-1)
+    lags = torch.topk(torch.mean(corr, dim=1), top_k, dim=-1)[1]
+    trends = x.diff(dim=1).sum(dim=1)
+    prompts = []
+    for b in range(x.shape[0]):
+        min_values_str = str(min_values[b].tolist()[0])
+        max_values_str = str(max_values[b].tolist()[0])
+        median_values_str = str(medians[b].tolist()[0])
+        lags_values_str = str(lags[b].tolist())
+        prompts.append(
+            f"{START_MARKER}Dataset description: {description}"
+            f"Task description: forecast the next {str(pred_len)} steps given the previous "
+            f"{str(seq_len)} steps information; "
+            "Input statistics: "
+            f"min value {min_values_str}, "
+            f"max value {max_values_str}, "
+            f"median value {median_values_str}, "
+            f"the trend of input is {'upward' if trends[b] > 0 else 'downward'}, "
+            f"top 5 lags are : {lags_values_str}{END_MARKER}"
+        )
+    return prompts
+
+
 def resolve_description(configs) -> str:
     """The prompt's dataset description for a run.
 

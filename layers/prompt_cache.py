@@ -17,12 +17,14 @@ batch, still under ``no_grad`` and still exact.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import OrderedDict
 from typing import Callable
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 
 def cache_kwarg(llm: nn.Module) -> str:
@@ -79,6 +81,49 @@ class TokenizerCache:
                                          padding_side=self.tokenizer.padding_side)
 
 
+class _LastKeysStored(Exception):
+    """Raised by a prompt cache to end a prompt pass once every layer stored its keys/values."""
+
+
+@functools.lru_cache(maxsize=None)
+def _prompt_cache_class():
+    from transformers import DynamicCache
+
+    class PromptCache(DynamicCache):
+        stop_at: int | None = None
+
+        def update(self, key_states, value_states, layer_idx, *args, **kwargs):
+            out = super().update(key_states, value_states, layer_idx, *args, **kwargs)
+            if layer_idx == self.stop_at:
+                raise _LastKeysStored
+            return out
+
+        def fill(self, llm: nn.Module, kw: str, **inputs) -> None:
+            self.stop_at = int(llm.config.num_hidden_layers) - 1
+            try:
+                llm(use_cache=True, **{kw: self}, **inputs)
+            except _LastKeysStored:
+                pass
+            finally:
+                self.stop_at = None
+
+    return PromptCache
+
+
+def prompt_cache(*args, **kwargs):
+    """A ``transformers.DynamicCache`` whose ``fill(llm, kw, **inputs)`` runs only what it needs.
+
+    A prompt pass runs for its keys and values alone: its hidden states are never used. The last
+    layer computes its keys and values before attending, so ``fill`` ends the pass right after
+    the last layer stores them (the cache raises an internal exception there), skipping that
+    layer's attention, output projection and MLP, and the final norm, for the prompt positions.
+    Exact: the stored keys and values are the ones a full pass stores. Families that store keys
+    and values through ``cache.update(key, value, layer_idx)`` (LLaMA, GPT-2) get the saving; any
+    other just runs the full pass. Arguments are ``DynamicCache``'s.
+    """
+    return _prompt_cache_class()(*args, **kwargs)
+
+
 class PromptKVCache:
     """Runs a causal LLM over [prompt ; patches] with the prompt as a no-grad KV cache.
 
@@ -98,28 +143,27 @@ class PromptKVCache:
 
     def hidden_states(self, llm: nn.Module, prompt_ids: torch.Tensor, patch_embeds: torch.Tensor,
                       shared: bool = True) -> torch.Tensor:
-        from transformers import DynamicCache
-
         kw = cache_kwarg(llm)
         embed: Callable = llm.get_input_embeddings()
         dtype = embed.weight.dtype
         B, S = prompt_ids.shape
-        with torch.no_grad():
+        with torch.no_grad(), record_function("timellm.llm_prompt"):
             start, kv = self._shared_prefix(llm, prompt_ids, kw) if shared else (0, None)
             if kv is None:
-                cache = DynamicCache(config=llm.config)
+                cache = prompt_cache(config=llm.config)
             else:
-                cache = DynamicCache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
-                                      for k, v in kv], config=llm.config)
+                cache = prompt_cache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
+                                     for k, v in kv], config=llm.config)
             if start < S:
                 self.stats["prompt_tokens"] += B * (S - start)
                 positions = torch.arange(start, S, device=prompt_ids.device).unsqueeze(0)
-                llm(inputs_embeds=embed(prompt_ids[:, start:]).to(dtype), position_ids=positions,
-                    use_cache=True, **{kw: cache})
+                cache.fill(llm, kw, inputs_embeds=embed(prompt_ids[:, start:]).to(dtype),
+                           position_ids=positions)
         P = patch_embeds.shape[1]
-        positions = torch.arange(S, S + P, device=prompt_ids.device).unsqueeze(0)
-        return llm(inputs_embeds=patch_embeds.to(dtype), position_ids=positions, use_cache=True,
-                   **{kw: cache}).last_hidden_state
+        with record_function("timellm.llm_patches"):
+            positions = torch.arange(S, S + P, device=prompt_ids.device).unsqueeze(0)
+            return llm(inputs_embeds=patch_embeds.to(dtype), position_ids=positions,
+                       use_cache=True, **{kw: cache}).last_hidden_state
 
     def _context(self, llm: nn.Module) -> tuple:
         """What the cached keys/values depend on besides the token ids."""
@@ -130,8 +174,6 @@ class PromptKVCache:
 
     def _shared_prefix(self, llm: nn.Module, ids: torch.Tensor, kw: str):
         """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None)."""
-        from transformers import DynamicCache
-
         context = self._context(llm)
         S = ids.shape[1]
         latest = None
@@ -154,11 +196,11 @@ class PromptKVCache:
         if n == 0:
             return 0, None
         prefix = ids[0, :n].clone()
-        cache = DynamicCache(config=llm.config)
+        cache = prompt_cache(config=llm.config)
         positions = torch.arange(n, device=ids.device).unsqueeze(0)
         embed = llm.get_input_embeddings()
-        llm(inputs_embeds=embed(prefix.unsqueeze(0)).to(embed.weight.dtype),
-            position_ids=positions, use_cache=True, **{kw: cache})
+        cache.fill(llm, kw, inputs_embeds=embed(prefix.unsqueeze(0)).to(embed.weight.dtype),
+                   position_ids=positions)
         self.stats["prefix_tokens"] += n
         kv = [(layer.keys, layer.values) for layer in cache.layers]
         self._prefixes[(context, tuple(prefix.tolist()))] = (prefix, kv)

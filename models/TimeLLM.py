@@ -25,6 +25,8 @@ a labelled non-exact option (prototypes from the K lowest token ids only). Secti
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch.profiler import record_function
@@ -34,6 +36,7 @@ from layers.Reprogramming import FlattenHead, ReprogrammingLayer
 from layers.StandardNorm import Normalize
 from layers.backbones import backbone_from_configs, fast_path_of
 from layers.mapping import MappingLayer
+from layers.peft_adapters import apply_peft, peft_identity
 from layers.prompt import build_prompts, prompt_statistics, reference_prompts, resolve_description
 from layers.prompt_cache import PromptKVCache, TokenizerCache, autocast_key, has_dropout
 from models.ablations import get_ablation
@@ -79,11 +82,14 @@ class Model(nn.Module):
 
         backbone = backbone_from_configs(configs, dtype=_dtype_of(configs),
                                          random_init=self.ablation.llm == "random")
-        self.llm_model = backbone.model
+        # --peft lora: adapters on the backbone (its base weights stay frozen)
+        self.llm_model = apply_peft(backbone.model, backbone.family, configs)
         self.tokenizer = backbone.tokenizer
         self.d_llm = backbone.llm_dim
         self.is_causal = backbone.is_causal
         self.backbone_identity: dict = dict(backbone.identity)
+        if self.llm_model is not backbone.model:
+            self.backbone_identity["peft"] = peft_identity(configs, self.llm_model)
         if self.d_ff > self.d_llm:
             raise ConfigError(f"d_ff {self.d_ff} exceeds the backbone's hidden size {self.d_llm}: "
                               "Time-LLM keeps the first d_ff hidden channels; lower --d_ff")
@@ -125,6 +131,7 @@ class Model(nn.Module):
         self._tokens = TokenizerCache(self.tokenizer)
         self._kv_cache = PromptKVCache()
         self._llm_has_dropout = has_dropout(self.llm_model)
+        self._adapters = any(p.requires_grad for p in self.llm_model.parameters())
         self._source: tuple | None = None  # (key, (keys, values)) of the prototypes, evaluation only
 
     # ---- public helpers -------------------------------------------------------------------
@@ -242,7 +249,7 @@ class Model(nn.Module):
                 return self.patch_projection(patches)
         key, value = self._source_kv()
         with record_function("timellm.reprogramming"):
-            return self.reprogramming_layer.attend(patches, key, value)
+            return self.reprogramming_layer.attend(patches, key, value, fast=self.fast_path)
 
     def _prompt_embeddings(self, prompt_ids: torch.Tensor) -> torch.Tensor:
         return self.llm_model.get_input_embeddings()(prompt_ids)
@@ -250,8 +257,11 @@ class Model(nn.Module):
     def _run_llm(self, tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """The frozen LLM over [prompt ; tokens]; hidden states of the token positions."""
         tokens = tokens.to(self.word_embeddings.dtype)
-        if prompt_ids is not None and self.prompt_cache:
-            shared = (self.tokenizer.padding_side == "right"
+        if prompt_ids is not None and self.prompt_cache and self._backbone_trains():
+            self._say_cache_off_once()
+        if prompt_ids is not None and self.prompt_cache and not self._backbone_trains():
+            # the run-wide prefix is reused across batches: only valid while no backbone weight trains
+            shared = (self.tokenizer.padding_side == "right" and not self._adapters
                       and not (self.llm_model.training and self._llm_has_dropout))
             return self._kv_cache.hidden_states(self.llm_model, prompt_ids, tokens, shared=shared)
         with record_function("timellm.llm"):
@@ -262,6 +272,18 @@ class Model(nn.Module):
                 return self.llm_model(inputs_embeds=inputs).last_hidden_state
             extra = {"use_cache": False} if self.is_causal else {}
             return self.llm_model(inputs_embeds=inputs, **extra).last_hidden_state
+
+    def _say_cache_off_once(self) -> None:
+        if not getattr(self, "_cache_off_said", False):
+            self._cache_off_said = True
+            warnings.warn("prompt cache: adapters on the backbone train, so the prompt runs with the "
+                          "patches in training (outputs unchanged); evaluation still uses the cache",
+                          stacklevel=3)
+
+    def _backbone_trains(self) -> bool:
+        """Whether gradients reach backbone weights (adapters such as LoRA): then the prompt
+        depends on trained weights and must run with the patches, not as a no-grad cache."""
+        return torch.is_grad_enabled() and any(p.requires_grad for p in self.llm_model.parameters())
 
     def _run_attention_layer(self, tokens: torch.Tensor,
                              prompt_ids: torch.Tensor | None) -> torch.Tensor:

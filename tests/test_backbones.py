@@ -60,6 +60,23 @@ def test_load_truncate_freeze(tiny_dirs, name):
                            "hidden_size": 32, "vocab_size": bb.model.get_input_embeddings().weight.shape[0]}
 
 
+@pytest.mark.parametrize("name", ["LLAMA", "GPT2", "BERT"])
+def test_reference_outputs_configure_the_plain_path(tiny_dirs, name):
+    """``--fast_path 0``: eager attention returning every map and hidden state, like the reference."""
+    bb = load_backbone(name, 2, llm_path=tiny_dirs[name], reference_outputs=True)
+    assert bb.model.config._attn_implementation == "eager"
+    assert bb.model.config.output_attentions and bb.model.config.output_hidden_states
+    out = bb.model(inputs_embeds=torch.randn(1, 4, 32))
+    assert len(out.attentions) == 2 and out.attentions[0].shape[-2:] == (4, 4)
+    assert len(out.hidden_states) == 3
+    fast = load_backbone(name, 2, llm_path=tiny_dirs[name])
+    assert fast.identity == bb.identity  # checkpoints do not depend on the path
+    with torch.no_grad():
+        x = torch.randn(2, 6, 32)
+        assert torch.allclose(fast.model(inputs_embeds=x).last_hidden_state,
+                              bb.model(inputs_embeds=x).last_hidden_state, atol=1e-5)
+
+
 def test_pretrained_weights_are_loaded(tiny_dirs):
     from transformers import LlamaModel
 

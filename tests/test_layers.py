@@ -81,6 +81,23 @@ def test_reprogramming_layer_shapes_names_and_formula():
     assert torch.allclose(out, expected, atol=1e-5)
 
 
+def test_fast_reprogramming_equals_reference_with_the_same_dropout():
+    layer = ReprogrammingLayer(d_model=8, n_heads=4, d_keys=6, d_llm=12, attention_dropout=0.3)
+    layer.train()
+    target, source = torch.randn(3, 7, 8), torch.randn(20, 12)
+    outs, grads = [], []
+    for fast in (False, True):
+        src = source.clone().requires_grad_(True)
+        torch.manual_seed(11)
+        key, value = layer.project_source(src, src)
+        out = layer.attend(target, key, value, fast=fast)
+        out.square().sum().backward()
+        outs.append(out.detach())
+        grads.append(src.grad)
+    assert torch.allclose(outs[0], outs[1], atol=1e-6)  # dropout masks identical
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)
+
+
 def test_flatten_head_shape():
     head = FlattenHead(n_vars=1, nf=16 * 64, target_window=96, head_dropout=0.0)
     assert {n for n, _ in head.named_children()} == {"flatten", "linear", "dropout"}

@@ -91,7 +91,8 @@ def test_reference_names_and_strict_state_dict(tiny_dirs, name):
                                                                "word_embeddings.weight")))]
     result = model.load_state_dict(reference_state, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
-    assert torch.equal(model.mapping_layer.weight, reference_state["mapping_layer.weight"])
+    assert torch.equal(model.mapping_layer.weight_mv(), reference_state["mapping_layer.weight"])
+    assert torch.equal(model.state_dict()["mapping_layer.weight"], reference_state["mapping_layer.weight"])
     assert _trainable(model) == {n for n in state if n.startswith(TRAINED)}
     assert model.trainable_parameters() == sum(state[n].numel() for n in _trainable(model))
 
@@ -170,22 +171,36 @@ def test_prompt_cache_off_by_flag_and_for_bert(tiny_dirs):
     assert not _model(tiny_dirs, "BERT", prompt_cache=1).prompt_cache
 
 
-def test_text_prototypes_cached_only_in_evaluation(tiny_dirs):
+def test_prototype_keys_values_cached_only_in_evaluation(tiny_dirs):
     model = _model(tiny_dirs, "LLAMA")
+    layer = model.reprogramming_layer
+
+    def fresh():
+        source = model.mapping_layer(model.word_embeddings.T).T
+        return layer.project_source(source, source)
+
     model.eval()
     with torch.no_grad():
-        a = model.text_prototypes()
-        assert model.text_prototypes() is a
-        model.mapping_layer.weight.add_(0.5)  # any in-place update (optimiser step, reload)
-        b = model.text_prototypes()
-        assert b is not a and not torch.allclose(a, b)
-        fresh = model.mapping_layer(model.word_embeddings.T).T
-        assert torch.equal(b, fresh)
-        model.load_state_dict({"mapping_layer.bias": torch.zeros(20)}, strict=False)
-        assert torch.equal(model.text_prototypes(), model.mapping_layer(model.word_embeddings.T).T)
-    assert model.text_prototypes().requires_grad  # grad enabled: never the cached tensor
+        a = model._source_kv()
+        assert model._source_kv() is a
+        assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(a, fresh()))
+        for edit in (lambda: model.mapping_layer.weight.add_(0.5),  # an optimiser step, a reload
+                     lambda: model.mapping_layer.bias.sub_(0.1),
+                     lambda: layer.key_projection.weight.mul_(2.0),
+                     lambda: layer.value_projection.bias.add_(1.0),
+                     lambda: model.load_state_dict({"mapping_layer.bias": torch.zeros(20)},
+                                                   strict=False)):
+            edit()
+            b = model._source_kv()
+            assert b is not a and all(torch.allclose(x, y, atol=1e-6) for x, y in zip(b, fresh()))
+            a = b
+    assert model._source_kv()[0].requires_grad  # grad enabled: never the cached tensors
     model.train()
-    assert model._prototypes is None
+    assert model._source is None
+    plain = _model(tiny_dirs, "LLAMA", fast_path=0)  # the plain path recomputes every batch
+    plain.eval()
+    with torch.no_grad():
+        assert plain._source_kv() is not plain._source_kv() and plain._source is None
 
 
 def test_optimizer_step_invalidates_prototypes(tiny_dirs):
@@ -201,7 +216,7 @@ def test_optimizer_step_invalidates_prototypes(tiny_dirs):
     model.eval()
     with torch.no_grad():
         after = model(x, None, None, None)
-        model._prototypes = None
+        model._source = None
         recomputed = model(x, None, None, None)
     assert not torch.allclose(before, after) and torch.equal(after, recomputed)
 

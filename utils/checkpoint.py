@@ -110,3 +110,19 @@ def apply_checkpoint(model: nn.Module, ckpt: dict, source: str = "checkpoint") -
         raise UserError(f"{source} does not match this model: {'; '.join(parts)}; "
                         "use the model flags it was trained with")
     model.load_state_dict(state, strict=False)
+
+
+def save_adapter(peft_model, folder: str | os.PathLike) -> None:
+    """``peft_model.save_pretrained`` into ``folder``, replacing an older save only once complete."""
+    import shutil
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    peft_model.save_pretrained(str(tmp))
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,16 +1,50 @@
-"""Optimiser construction for the trainer (one place for every model)."""
+"""Optimiser construction for the trainer (one place for every model): ``--optimizer``."""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 
+from utils.errors import unknown_name
+
+
+def _adam(params, args, fused):
+    return torch.optim.Adam(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                            weight_decay=args.weight_decay, **fused)
+
+
+def _adamw(params, args, fused):
+    return torch.optim.AdamW(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                             weight_decay=args.weight_decay, **fused)
+
+
+def _sgd(params, args, fused):
+    return torch.optim.SGD(params, lr=args.learning_rate, momentum=args.momentum,
+                           weight_decay=args.weight_decay, **fused)
+
+
+def _rmsprop(params, args, fused):
+    return torch.optim.RMSprop(params, lr=args.learning_rate, momentum=args.momentum,
+                               weight_decay=args.weight_decay)
+
+
+OPTIMIZERS: dict[str, Callable] = {"adam": _adam, "adamw": _adamw, "sgd": _sgd, "rmsprop": _rmsprop}
+
+_DEFAULTS = {"learning_rate": 1e-4, "adam_beta1": 0.9, "adam_beta2": 0.999, "weight_decay": 0.0,
+             "momentum": 0.9, "optimizer": "adam", "fast_path": 1, "use_deepspeed": 0}
+
 
 def build_optimizer(params, args) -> torch.optim.Optimizer:
-    """Adam on the trainable parameters, as the reference; fused kernels where torch has them.
+    """The ``--optimizer`` (Adam by default, as the reference) over the trainable parameters.
 
-    ``fused`` changes no maths (one kernel per step instead of several per tensor); it is
-    used on the fast path only, so ``--fast_path 0`` keeps the reference's plain Adam.
+    Fused kernels are used on the fast path where torch has them (one kernel per step instead of
+    several per tensor; the same update); ``--fast_path 0`` keeps the reference's plain Adam.
     """
     params = list(params)
-    fused = bool(getattr(args, "fast_path", 1)) and not getattr(args, "use_deepspeed", 0)
-    kwargs = {"fused": True} if fused and all(p.dtype.is_floating_point for p in params) else {}
-    return torch.optim.Adam(params, lr=args.learning_rate, **kwargs)
+    args = type("Args", (), {**_DEFAULTS, **vars(args)})()
+    name = str(args.optimizer).lower()
+    if name not in OPTIMIZERS:
+        raise unknown_name("optimizer", args.optimizer, OPTIMIZERS)
+    fused = bool(args.fast_path) and not args.use_deepspeed \
+        and all(p.dtype.is_floating_point for p in params)
+    return OPTIMIZERS[name](params, args, {"fused": True} if fused else {})

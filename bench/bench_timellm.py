@@ -1,0 +1,726 @@
+"""Time-LLM speed: the fast path against the plain path, in one process, alternating runs.
+
+    python -m bench.bench_timellm --llm_layers 4 --batch_sizes 8 24 --seq_len 512 --pred_len 96 \\
+        --threads 1 --repeats 5
+
+The fast path is the default model (``--fast_path 1``); the plain path (``--fast_path 0``) is the
+reference's computation (see ``models/TimeLLM.py``). Both models are built from the same seed, so
+they hold the same weights; every timed step feeds both the same ETTh1 windows (the project's own
+train split, channel-independent, as ``run_main.py`` builds it) with the same dropout seed, and the
+order of the variants rotates between repeats. Printed (markdown):
+
+- header: machine, threads, CPU pressure (``/proc/pressure/cpu``), bf16 support;
+- exactness: loss and output differences fast vs plain, gradient agreement of every trainable
+  parameter at the first step;
+- per batch size: training step (forward, backward, optimiser) and evaluation forward (median of
+  the steady state of an evaluation pass, i.e. with the prototypes cached as in a real pass),
+  medians and the plain/fast ratio; peak memory of a training step and its activation share;
+  the breakdown by section (``torch.profiler`` with the model's ``timellm.*`` labels; backward
+  time attributed to sections through autograd sequence numbers);
+- throughput (windows/s) for the ``--throughput_batches`` sizes;
+- the mapping layer alone (forward GEMM + weight-gradient GEMM + its Adam update), per layout:
+  the floor of an exact training step;
+- optional rows: ``--mixed_precision bf16`` (autocast, not exact: its loss difference is shown)
+  and ``--mapping_vocab K`` (the non-exact cheap-prototype option);
+- a CUDA section (fp32 and bf16 autocast) when ``torch.cuda.is_available()``.
+
+``--thp 1`` sets ``THP_MEM_ALLOC_ENABLE=1`` before torch is imported (transparent huge pages for
+PyTorch's large CPU allocations: a process setting that changes no number and applies to both
+paths alike). Off by default: on the measured VM it saved ~5% of a fast training step in the
+steady state (the 197 MB weight gradient is allocated afresh every step, and huge pages cut its
+page faults) but made the first steps stall on page compaction.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__" and "--thp" in sys.argv and "THP_MEM_ALLOC_ENABLE" not in os.environ:
+    os.environ["THP_MEM_ALLOC_ENABLE"] = (sys.argv[sys.argv.index("--thp") + 1:] or ["0"])[0]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+SECTIONS = [  # (row label, forward label, include backward)
+    ("prompt statistics + text + tokenisation", "timellm.prompt", False),
+    ("mapping layer forward", "timellm.mapping", False),
+    ("mapping layer backward", "timellm.mapping", "only"),
+    ("patch embedding (fwd+bwd)", "timellm.patch_embedding", True),
+    ("reprogramming (fwd+bwd)", "timellm.reprogramming", True),
+    ("LLM prompt part (no_grad KV cache)", "timellm.llm_prompt", False),
+    ("LLM patch part (fwd+bwd); plain: whole [prompt;patches]", None, True),
+    ("head (fwd+bwd)", "timellm.head", True),
+    ("optimizer step", "timellm.optimizer", False),
+]
+
+
+# ----------------------------------------------------------------------------- setup
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--llm_model", default="SmolLM2")
+    p.add_argument("--llm_layers", type=int, default=4)
+    p.add_argument("--batch_sizes", type=int, nargs="+", default=[8, 24])
+    p.add_argument("--throughput_batches", type=int, nargs="*", default=[8, 16, 24, 32],
+                   help="batch sizes of the throughput sweep (fast path; plain with --throughput_plain)")
+    p.add_argument("--throughput_plain", type=int, default=1)
+    p.add_argument("--seq_len", type=int, default=512)
+    p.add_argument("--pred_len", type=int, default=96)
+    p.add_argument("--d_model", type=int, default=32)
+    p.add_argument("--d_ff", type=int, default=128)
+    p.add_argument("--n_heads", type=int, default=8)
+    p.add_argument("--num_tokens", type=int, default=1000)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--learning_rate", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats per variant (medians)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant first")
+    p.add_argument("--eval_batches", type=int, default=4,
+                   help="batches per evaluation pass (the first one computes the prototypes)")
+    p.add_argument("--profile", type=int, default=1, help="1: breakdown and memory per batch size")
+    p.add_argument("--floor", type=int, default=1, help="1: time the mapping layer alone")
+    p.add_argument("--mixed_precision", choices=["no", "bf16"], default="no",
+                   help="bf16: add a fast-path variant under bf16 autocast (not exact)")
+    p.add_argument("--mapping_vocab", type=int, default=4096,
+                   help="K > 0: add the non-exact fast-path variant mapping only K token ids (0: skip)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto: the CPU tables, then a CUDA section when CUDA is available")
+    p.add_argument("--thp", type=int, default=0, help="(read before torch is imported) see module doc")
+    p.add_argument("--seed", type=int, default=2021)
+    p.add_argument("--json", default=None, help="also write every measurement to this file")
+    return p.parse_args(argv)
+
+
+def cpu_pressure() -> str:
+    try:
+        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return "n/a"
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def bf16_support() -> str:
+    flags = cpu_flags()
+    native = sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16", "amx_tile"))
+    try:
+        onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        onednn = None
+    return (f"CPU flags {native or 'none (bf16 emulated)'}; oneDNN available "
+            f"{torch.backends.mkldnn.is_available()}, oneDNN bf16 supported {onednn}")
+
+
+def header(args) -> list[str]:
+    return [
+        f"# Time-LLM fast vs plain ({time.strftime('%Y-%m-%d %H:%M:%S %Z')})",
+        "",
+        f"- command: `python -m bench.bench_timellm {' '.join(sys.argv[1:])}`",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+        f"{args.threads} thread(s) (torch.set_num_threads); THP_MEM_ALLOC_ENABLE="
+        f"{os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}",
+        f"- CPU pressure at start: `{cpu_pressure()}`; load average {os.getloadavg()}",
+        f"- bf16: {bf16_support()}",
+        f"- CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}",
+        f"- model: {args.llm_model} with {args.llm_layers} layers, seq_len {args.seq_len}, pred_len "
+        f"{args.pred_len}, d_model {args.d_model}, d_ff {args.d_ff}, n_heads {args.n_heads}, "
+        f"{args.num_tokens} prototypes, dropout {args.dropout}, fp32",
+    ]
+
+
+def model_configs(args, fast: bool, **extra) -> argparse.Namespace:
+    """The run's flags as ``run_main.py`` parses them (ETTh1, channel-independent Time-LLM)."""
+    sys.path.insert(0, str(REPO))
+    from run_main import build_parser
+
+    argv = ["--model", "TimeLLM", "--data", "ETTh1", "--root_path", str(REPO / "dataset" / "ETT-small"),
+            "--data_path", "ETTh1.csv", "--features", "M", "--seq_len", str(args.seq_len),
+            "--label_len", "48", "--pred_len", str(args.pred_len), "--enc_in", "1",
+            "--d_model", str(args.d_model), "--d_ff", str(args.d_ff), "--n_heads", str(args.n_heads),
+            "--llm_model", args.llm_model, "--llm_layers", str(args.llm_layers),
+            "--num_tokens", str(args.num_tokens), "--dropout", str(args.dropout),
+            "--learning_rate", str(args.learning_rate), "--fast_path", str(int(fast)),
+            "--seed", str(args.seed)]
+    configs = build_parser().parse_args(argv)
+    configs.channel_independence = 1
+    for key, value in extra.items():
+        setattr(configs, key, value)
+    return configs
+
+
+def load_windows(args, n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random (seeded) windows of the ETTh1 train split: x (n, T, 1), y (n, H, 1)."""
+    from data_provider.data_factory import build_dataset
+
+    dataset = build_dataset(model_configs(args, True), "train")
+    g = torch.Generator().manual_seed(args.seed)
+    index = torch.randperm(len(dataset), generator=g)[:n].tolist()
+    xs, ys = [], []
+    for i in index:
+        seq_x, seq_y, _, _ = dataset[i]
+        xs.append(torch.from_numpy(seq_x))
+        ys.append(torch.from_numpy(seq_y[-args.pred_len:]))
+    return torch.stack(xs), torch.stack(ys)
+
+
+class Variant:
+    """One model + its optimiser (built by the trainer's own ``build_optimizer``)."""
+
+    def __init__(self, name: str, args, fast: bool, device: str, autocast: str | None = None,
+                 **extra):
+        from models.TimeLLM import Model
+        from utils.optim import build_optimizer
+
+        self.name, self.fast, self.device, self.autocast = name, fast, device, autocast
+        configs = model_configs(args, fast, **extra)
+        torch.manual_seed(args.seed)
+        self.model = Model(configs).to(device)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(self.params, configs)
+        self.exact = autocast is None and not extra.get("mapping_vocab")
+
+    def context(self):
+        if self.autocast is None:
+            return nullcontext()
+        return torch.autocast(self.device, dtype=getattr(torch, self.autocast))
+
+    def sync(self) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> float:
+        model = self.model
+        model.train()
+        torch.manual_seed(seed)  # same dropout masks for every variant
+        self.optimizer.zero_grad(set_to_none=True)
+        with self.context():
+            out = model(x, None, None, None)
+        loss = torch.nn.functional.mse_loss(out.float(), y)
+        loss.backward()
+        with record_function("timellm.optimizer"):
+            self.optimizer.step()
+        return loss.item()
+
+    def eval_pass(self, batches: list[torch.Tensor]) -> tuple[list[float], list[torch.Tensor]]:
+        """One evaluation pass as the trainer runs it (caches start empty): per-batch seconds."""
+        model = self.model
+        model.train()  # a new pass after training: what the trainer does every epoch
+        model.eval()
+        times, outs = [], []
+        with torch.no_grad(), self.context():
+            for x in batches:
+                self.sync()
+                t0 = time.perf_counter()
+                out = model(x, None, None, None)
+                self.sync()
+                times.append(time.perf_counter() - t0)
+                outs.append(out.float())
+        return times, outs
+
+
+def timed(fn, sync) -> tuple[float, float, object]:
+    sync()
+    w0, c0 = time.perf_counter(), time.process_time()
+    result = fn()
+    sync()
+    return time.perf_counter() - w0, time.process_time() - c0, result
+
+
+def median(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def reference_layout_grads(model) -> dict[str, torch.Tensor]:
+    """Trainable gradients by name, in the reference's (state_dict) layout."""
+    from layers.mapping import MappingLayer
+
+    grads = {}
+    for module_name, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad or p.grad is None:
+                continue
+            g = p.grad
+            if isinstance(module, MappingLayer) and name == "weight" and module.transposed:
+                g = g.t()
+            grads[f"{module_name}.{name}" if module_name else name] = g.detach().float().cpu()
+    return grads
+
+
+# ----------------------------------------------------------------------------- memory
+def _tensor_bytes(tensors) -> int:
+    seen, total = set(), 0
+    for t in tensors:
+        if t is None or not isinstance(t, torch.Tensor):
+            continue
+        key = (t.untyped_storage().data_ptr(), t.device)
+        if key in seen:
+            continue
+        seen.add(key)
+        total += t.untyped_storage().nbytes()
+    return total
+
+
+def static_memory(v: Variant) -> dict[str, int]:
+    model, opt = v.model, v.optimizer
+    params = _tensor_bytes(list(model.parameters()) + list(model.buffers()))
+    grads = sum(p.numel() * p.element_size() for p in v.params)
+    state = _tensor_bytes(t for s in opt.state.values() for t in s.values())
+    caches = []
+    for entry in getattr(model._kv_cache, "_prefixes", {}).values():
+        caches += [t for kv in entry[1] for t in kv]
+    mapping = getattr(model, "mapping_layer", None)
+    if getattr(mapping, "_table_cache", None):
+        caches.append(mapping._table_cache[1])
+    live_grads = _tensor_bytes(p.grad for p in v.params)
+    return {"params": params, "grads": grads, "optimizer_state": state,
+            "caches": _tensor_bytes(caches), "live_grads": live_grads}
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def step_memory(v: Variant, x, y, seed: int) -> dict:
+    """Peak memory of one training step: live tensor bytes (profiler allocation events) on top
+    of what is allocated before the step, and the process's peak RSS during the step."""
+    from torch.autograd import DeviceType
+
+    before = static_memory(v)
+    base = before["params"] + before["optimizer_state"] + before["caches"] + before["live_grads"]
+    if v.device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+        v.train_step(x, y, seed)
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - start + base
+        rss = None
+    else:
+        reset = _reset_peak_rss()
+        rss0 = _rss_kib("VmRSS")
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            v.train_step(x, y, seed)
+        events = [e for e in prof.profiler.kineto_results.events()
+                  if e.name() == "[memory]" and e.device_type() == DeviceType.CPU]
+        events.sort(key=lambda e: e.start_ns())
+        level, top = 0, 0
+        for e in events:
+            level += e.nbytes()
+            top = max(top, level)
+        peak = base + top
+        hwm = _rss_kib("VmHWM") if reset else None
+        rss = {"rss_before": rss0 * 1024 if rss0 else None, "peak_rss": hwm * 1024 if hwm else None}
+    fixed = before["params"] + before["grads"] + before["optimizer_state"]
+    return {"peak": peak, **before, "activations": peak - fixed, "rss": rss}
+
+
+# ----------------------------------------------------------------------------- breakdown
+def breakdown(v: Variant, x, y, seed: int) -> dict[str, float]:
+    """Seconds per section of one profiled training step (profiler overhead included)."""
+    v.sync()
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        v.train_step(x, y, seed)
+    total = time.perf_counter() - t0
+    events = list(prof.events())
+    ops = sorted((e for e in events if e.sequence_nr >= 0
+                  and not e.name.startswith("autograd::engine")), key=lambda e: e.time_range.start)
+    starts = [e.time_range.start for e in ops]
+    backward_by_seq = defaultdict(float)
+    for e in events:
+        if e.name.startswith("autograd::engine::evaluate_function:"):
+            backward_by_seq[e.sequence_nr] += e.time_range.elapsed_us()
+    import bisect
+
+    forward, seqs, labelled = defaultdict(float), defaultdict(set), defaultdict(float)
+    for e in events:
+        if not e.name.startswith("timellm."):
+            continue
+        labelled[e.name] += e.time_range.elapsed_us()
+        if e.name.endswith(".backward") or e.name == "timellm.optimizer":
+            continue
+        forward[e.name] += e.time_range.elapsed_us()
+        lo = bisect.bisect_left(starts, e.time_range.start)
+        hi = bisect.bisect_right(starts, e.time_range.end)
+        seqs[e.name].update(op.sequence_nr for op in ops[lo:hi] if op.thread == e.thread)
+    back = {name: sum(backward_by_seq.get(s, 0.0) for s in ss) for name, ss in seqs.items()}
+    if not back.get("timellm.mapping"):  # a custom Function: its backward carries its own label
+        back["timellm.mapping"] = labelled.get("timellm.mapping.backward", 0.0)
+    out = {}
+    for row, label, with_back in SECTIONS:
+        if label is None:  # the LLM over the patches (fast) or the whole sequence (plain)
+            label = "timellm.llm_patches" if "timellm.llm_patches" in forward else "timellm.llm"
+        if label == "timellm.optimizer":
+            value = labelled.get(label, 0.0)
+        elif with_back == "only":
+            value = back.get(label, 0.0)
+        else:
+            value = forward.get(label, 0.0) + (back.get(label, 0.0) if with_back else 0.0)
+        out[row] = value / 1e6
+    out["other (loss, norm, glue, profiler)"] = total - sum(out.values())
+    out["total (profiled)"] = total
+    return out
+
+
+# ----------------------------------------------------------------------------- suites
+def compare_first_step(fast: Variant, plain: Variant, x, y, seed: int) -> dict:
+    """Loss, output and gradients of fast vs plain from identical weights (no optimiser step)."""
+    res = {}
+    for v in (fast, plain):
+        v.model.train()
+        torch.manual_seed(seed)
+        v.model.zero_grad(set_to_none=True)
+        with v.context():
+            out = v.model(x, None, None, None)
+        loss = torch.nn.functional.mse_loss(out.float(), y)
+        loss.backward()
+        res[v.name] = (loss.item(), out.detach().float().cpu(), reference_layout_grads(v.model))
+        v.model.zero_grad(set_to_none=True)
+    lf, of, gf = res[fast.name]
+    lp, op, gp = res[plain.name]
+    scale = max(g.abs().max().item() for g in gp.values())
+    rel, tiny = {}, {}
+    for n in gp:
+        err, size = (gf[n] - gp[n]).abs().max().item(), gp[n].abs().max().item()
+        if size < 1e-6 * scale:  # a gradient that is zero in exact arithmetic (the key bias:
+            tiny[n] = err        # softmax ignores a shift shared by all keys): absolute error
+        else:
+            rel[n] = err / size
+    return {"loss_fast": lf, "loss_plain": lp, "loss_diff": abs(lf - lp),
+            "output_max_abs_diff": (of - op).abs().max().item(),
+            "grad_max_rel_diff": max(rel.values()), "grad_worst": max(rel, key=rel.get),
+            "grad_zero_abs": tiny, "grad_scale": scale,
+            "n_grads": len(rel) + len(tiny), "same_grad_names": set(gf) == set(gp)}
+
+
+def trainable_state(model) -> dict[str, torch.Tensor]:
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    return {k: t for k, t in model.state_dict().items() if k in names}
+
+
+def sync_weights(variants: list["Variant"]) -> None:
+    """Copy the first variant's trainable weights into the others of the same architecture.
+
+    Adam turns rounding-level gradient differences into different updates (a weight whose
+    gradient is ~0, e.g. the key bias, moves by +-lr either way), so two exact paths drift
+    apart over steps; starting every step from the same weights keeps the per-step loss
+    comparison meaningful. Untimed; the optimiser states stay each variant's own.
+    """
+    source = trainable_state(variants[0].model)
+    for v in variants[1:]:
+        own = trainable_state(v.model)
+        if all(k in own and own[k].shape == t.shape for k, t in source.items()):
+            v.model.load_state_dict(source, strict=False)
+
+
+def run_batch(variants: list[Variant], xs, ys, B: int, args, offset: int) -> dict:
+    """Alternating timed training steps and evaluation passes of every variant at batch B."""
+    n = xs.shape[0]
+    device = variants[0].device
+
+    def batch(i):
+        idx = [(offset + i * B + j) % n for j in range(B)]
+        return xs[idx].to(device), ys[idx].to(device)
+
+    step = {v.name: {"wall": [], "cpu": [], "loss": []} for v in variants}
+    for r in range(args.warmup + args.repeats):
+        x, y = batch(r)
+        sync_weights(variants)
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        for v in order:
+            wall, cpu, loss = timed(lambda v=v: v.train_step(x, y, args.seed + r), v.sync)
+            if r >= args.warmup:
+                step[v.name]["wall"].append(wall)
+                step[v.name]["cpu"].append(cpu)
+                step[v.name]["loss"].append(loss)
+    evals = {v.name: {"steady": [], "pass": [], "outs": []} for v in variants}
+    eval_batches = [batch(100 + k)[0] for k in range(args.eval_batches)]
+    sync_weights(variants)
+    for r in range(args.warmup + args.repeats):
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        for v in order:
+            times, outs = v.eval_pass(eval_batches)
+            if r >= args.warmup:
+                evals[v.name]["steady"].append(median(times[1:] or times))
+                evals[v.name]["pass"].append(sum(times) / len(times))
+                if not evals[v.name]["outs"]:
+                    evals[v.name]["outs"] = outs
+    result = {"B": B, "train": {}, "eval": {}}
+    for v in variants:
+        s = step[v.name]
+        result["train"][v.name] = {"median": median(s["wall"]), "cpu": median(s["cpu"]),
+                                   "all": s["wall"], "loss": s["loss"]}
+        e = evals[v.name]
+        result["eval"][v.name] = {"median": median(e["steady"]), "pass_mean": median(e["pass"]),
+                                  "all": e["steady"]}
+    ref = evals[variants[0].name]["outs"]
+    for v in variants[1:]:
+        outs = evals[v.name]["outs"]
+        result["eval"][v.name]["max_abs_diff_vs_" + variants[0].name] = max(
+            (a - b).abs().max().item() for a, b in zip(outs, ref))
+        result["train"][v.name]["max_loss_diff_vs_" + variants[0].name] = max(
+            abs(a - b) for a, b in zip(step[v.name]["loss"], step[variants[0].name]["loss"]))
+    if args.profile:
+        x, y = batch(50)
+        result["memory"], result["breakdown"] = {}, {}
+        for v in variants[:2]:
+            result["memory"][v.name] = step_memory(v, x, y, args.seed)
+            if device == "cpu":
+                result["breakdown"][v.name] = breakdown(v, x, y, args.seed)
+    return result
+
+
+def throughput(variants: list[Variant], xs, ys, batches: list[int], args) -> dict:
+    out = {}
+    for B in batches:
+        res = {v.name: [] for v in variants}
+        for r in range(args.warmup + args.repeats):
+            idx = [(r * B + j) % xs.shape[0] for j in range(B)]
+            x, y = xs[idx].to(variants[0].device), ys[idx].to(variants[0].device)
+            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            for v in order:
+                wall, _, _ = timed(lambda v=v: v.train_step(x, y, args.seed + r), v.sync)
+                if r >= args.warmup:
+                    res[v.name].append(wall)
+        out[B] = {name: B / median(ts) for name, ts in res.items()}
+    return out
+
+
+def mapping_floor(table: torch.Tensor, M: int, repeats: int, lr: float) -> dict:
+    """The mapping layer alone: forward, weight gradient, Adam update, per implementation."""
+    from layers.mapping import MappingLayer
+
+    V, D = table.shape
+    gflop = 2 * V * D * M / 1e9
+    g = torch.Generator().manual_seed(0)
+    grad = torch.randn(M, D, generator=g).to(table.device) * 1e-3
+    impls = {}
+    for name, layout in (("fast, weight stored (V, M) [default]", "vm"),
+                         ("fast, weight stored (M, V)", "mv"), ("plain nn.Linear", None)):
+        torch.manual_seed(0)
+        layer = (MappingLayer(V, M, layout) if layout else torch.nn.Linear(V, M)).to(table.device)
+        params = list(layer.parameters())
+        opt = torch.optim.Adam(params, lr=lr, **({"fused": True} if layout else {}))
+        if layout:
+            forward = lambda layer=layer: layer.prototypes(table)  # noqa: E731
+        else:
+            forward = lambda layer=layer: layer(table.permute(1, 0)).permute(1, 0)  # noqa: E731
+        impls[name] = (layer, opt, forward)
+    sync = torch.cuda.synchronize if table.device.type == "cuda" else (lambda: None)
+    times = {name: defaultdict(list) for name in impls}
+    for r in range(repeats + 1):
+        names = list(impls)
+        names = names[r % len(names):] + names[:r % len(names)]
+        for name in names:
+            layer, opt, forward = impls[name]
+            opt.zero_grad(set_to_none=True)
+            f, _, out = timed(forward, sync)
+            b, _, _ = timed(lambda: out.backward(grad), sync)
+            a, _, _ = timed(opt.step, sync)
+            if r:
+                times[name]["forward"].append(f)
+                times[name]["weight gradient"].append(b)
+                times[name]["Adam update"].append(a)
+    result = {}
+    for name, parts in times.items():
+        row = {k: median(v) for k, v in parts.items()}
+        row["total"] = sum(row.values())
+        row["forward GFLOP/s"] = gflop / row["forward"]
+        row["weight-gradient GFLOP/s"] = gflop / row["weight gradient"]
+        result[name] = row
+    del impls
+    return result
+
+
+# ----------------------------------------------------------------------------- printing
+def fmt_s(x: float) -> str:
+    return "n/a" if x != x else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
+
+
+def fmt_mb(x) -> str:
+    return "n/a" if x is None else f"{x / 2**20:,.0f}"
+
+
+def print_suite(lines: list[str], results: list[dict], names: list[str], device: str) -> None:
+    fast, plain = names[0], names[1]
+    lines += ["", f"## Training step and evaluation forward ({device}; seconds, medians)", "",
+              "| batch | variant | train step | (cpu s) | eval forward (steady) | eval pass mean | "
+              "train plain/this | eval plain/this |",
+              "|---|---|---|---|---|---|---|---|"]
+    for res in results:
+        tp, ep = res["train"][plain]["median"], res["eval"][plain]["median"]
+        for name in names:
+            t, e = res["train"][name], res["eval"][name]
+            lines.append(f"| {res['B']} | {name} | {fmt_s(t['median'])} | {fmt_s(t['cpu'])} | "
+                         f"{fmt_s(e['median'])} | {fmt_s(e['pass_mean'])} | "
+                         f"**{tp / t['median']:.2f}x** | **{ep / e['median']:.2f}x** |")
+    lines += ["", "Agreement with the fast path over the timed steps (every step starts from the "
+              "fast path's weights, same batch, same dropout seed; evaluation after syncing):", ""]
+    for res in results:
+        for name in names[1:]:
+            lines.append(f"- batch {res['B']}, {name}: max |loss - fast loss| "
+                         f"{res['train'][name]['max_loss_diff_vs_' + fast]:.2e}; eval outputs max "
+                         f"|diff| {res['eval'][name]['max_abs_diff_vs_' + fast]:.2e}")
+    if any("memory" in r for r in results):
+        lines += ["", f"## Peak memory of a training step ({device}; MiB)", "",
+                  "| batch | path | peak | params (all) | grads | optimizer state | caches | "
+                  "activations + temporaries (peak - params - grads - optimizer) | peak RSS |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for res in results:
+            for name, m in res.get("memory", {}).items():
+                rss = (m.get("rss") or {}).get("peak_rss")
+                lines.append(f"| {res['B']} | {name} | {fmt_mb(m['peak'])} | {fmt_mb(m['params'])} | "
+                             f"{fmt_mb(m['grads'])} | {fmt_mb(m['optimizer_state'])} | "
+                             f"{fmt_mb(m['caches'])} | {fmt_mb(m['activations'])} "
+                             f"({m['activations'] / m['peak']:.0%}) | {fmt_mb(rss)} |")
+        lines += ["", "Peak = tensors alive before the step + the highest level of the profiler's "
+                  "allocation events during it; caches (prompt-prefix KV, converted table) are "
+                  "counted in the activation share. Peak RSS is the process's (both models)."]
+    for res in results:
+        if not res.get("breakdown"):
+            continue
+        bd = res["breakdown"]
+        lines += ["", f"## Breakdown of one profiled training step, batch {res['B']} (seconds)", "",
+                  f"| section | {fast} | {plain} | plain/fast |", "|---|---|---|---|"]
+        for row in bd[fast]:
+            a, b = bd[fast][row], bd[plain][row]
+            ratio = f"{b / a:.1f}x" if a > 1e-4 else "-"
+            lines.append(f"| {row} | {a:.3f} | {b:.3f} | {ratio} |")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    lines = header(args)
+    print("\n".join(lines), flush=True)
+    xs, ys = load_windows(args)
+    record = {"args": vars(args), "pressure_start": cpu_pressure()}
+    devices = ["cpu"] if args.device in ("auto", "cpu") else []
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        devices.append("cuda")
+    for device in devices:
+        suite = [Variant("fast", args, True, device), Variant("plain", args, False, device)]
+        if args.mixed_precision == "bf16" or device == "cuda":
+            suite.append(Variant("fast+bf16 autocast", args, True, device, autocast="bfloat16"))
+        if args.mapping_vocab:
+            suite.append(Variant(f"fast+mapping_vocab {args.mapping_vocab} (NOT exact)", args, True,
+                                 device, mapping_vocab=args.mapping_vocab))
+        fast, plain = suite[0], suite[1]
+        model = fast.model
+        part = [f"", f"## {device}: trainable parameters {model.trainable_parameters():,} "
+                f"(mapping layer {sum(p.numel() for p in model.mapping_layer.parameters()):,}); "
+                f"prompt KV cache {model.prompt_cache}"]
+        x0, y0 = xs[:2].to(device), ys[:2].to(device)
+        check = compare_first_step(fast, plain, x0, y0, args.seed)
+        part += ["", f"Exactness at the first step (batch 2, identical weights, train mode with "
+                 f"dropout): loss fast {check['loss_fast']:.8f} plain {check['loss_plain']:.8f} "
+                 f"(|diff| {check['loss_diff']:.1e}); outputs max |diff| "
+                 f"{check['output_max_abs_diff']:.1e}; gradients of all {check['n_grads']} trainable "
+                 f"tensors: max relative diff {check['grad_max_rel_diff']:.1e} "
+                 f"({check['grad_worst']})" + "".join(
+                     f"; {n}: true gradient 0 (softmax shift invariance), |diff| {e:.1e} vs "
+                     f"gradient scale {check['grad_scale']:.1e}"
+                     for n, e in check["grad_zero_abs"].items())]
+        for v in suite[2:]:
+            c = compare_first_step(v, plain, x0, y0, args.seed) if v.autocast else None
+            if c:
+                part.append(f"- {v.name}: loss {c['loss_fast']:.8f} vs fp32 plain "
+                            f"{c['loss_plain']:.8f}: |diff| {c['loss_diff']:.1e} "
+                            f"({c['loss_diff'] / abs(c['loss_plain']):.1e} relative), gradients max "
+                            f"relative diff {c['grad_max_rel_diff']:.1e} (not exact by design)")
+        print("\n".join(part), flush=True)
+        lines += part
+        results = []
+        for i, B in enumerate(args.batch_sizes):
+            res = run_batch(suite, xs, ys, B, args, offset=i * 97)
+            results.append(res)
+            summary = ", ".join(f"{name}: train {r['median']:.3f} s eval {res['eval'][name]['median']:.3f} s"
+                                for name, r in res["train"].items())
+            print(f"[batch {B} done ({summary}); pressure `{cpu_pressure()}`]", file=sys.stderr,
+                  flush=True)
+        part = []
+        print_suite(part, results, [v.name for v in suite], device)
+        if args.throughput_batches:
+            tp_variants = [fast, plain] if args.throughput_plain else [fast]
+            tp = throughput(tp_variants, xs, ys, args.throughput_batches, args)
+            part += ["", f"## Training throughput ({device}; windows/s)", "",
+                     "| batch | " + " | ".join(v.name for v in tp_variants) + " |",
+                     "|---|" + "---|" * len(tp_variants)]
+            for B, row in tp.items():
+                part.append(f"| {B} | " + " | ".join(f"{row[v.name]:.2f}" for v in tp_variants) + " |")
+            record[f"throughput_{device}"] = tp
+        print("\n".join(part), flush=True)
+        lines += part
+        record[f"results_{device}"] = results
+        record[f"exactness_{device}"] = {k: v for k, v in check.items() if k != "same_grad_names"}
+        if args.floor:
+            table = model.word_embeddings.detach()
+            del suite, fast, plain, model
+            floor = mapping_floor(table, args.num_tokens, args.repeats, args.learning_rate)
+            part = ["", f"## Mapping layer alone ({device}; vocab {table.shape[0]:,} x "
+                    f"{args.num_tokens} on the {table.shape[1]}-wide table; seconds, medians)", "",
+                    "| implementation | forward GEMM | weight-gradient GEMM | Adam update | total | "
+                    "GFLOP/s fwd / grad |", "|---|---|---|---|---|---|"]
+            for name, row in floor.items():
+                part.append(f"| {name} | {row['forward']:.3f} | {row['weight gradient']:.3f} | "
+                            f"{row['Adam update']:.3f} | **{row['total']:.3f}** | "
+                            f"{row['forward GFLOP/s']:.0f} / {row['weight-gradient GFLOP/s']:.0f} |")
+            part += ["", "The first row is the floor of an exact training step: the prototypes "
+                     "depend on every weight, so both GEMMs and the update of all "
+                     f"{table.shape[0] * args.num_tokens:,} weights are needed every step."]
+            print("\n".join(part), flush=True)
+            lines += part
+            record[f"floor_{device}"] = floor
+    lines.append(f"\nCPU pressure at end: `{cpu_pressure()}`")
+    print(lines[-1])
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,392 @@
+"""The fast path (``--fast_path 1``) computes what the plain, reference path computes.
+
+Fast and plain models are built from the same seed (same weights) and compared on tiny random
+LLaMA / GPT-2 / BERT backbones: outputs in fp32 to 1e-5, gradients of every trainable parameter
+to 1e-5 relative, over training and evaluation; one slow test does the same on the real SmolLM2.
+"""
+from __future__ import annotations
+
+import io
+from argparse import Namespace
+
+import pytest
+import torch
+from torch import nn
+
+from layers.mapping import MappingLayer
+from layers.prompt import build_prompts, prompt_statistics, reference_prompts
+from models.TimeLLM import Model
+from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from utils.errors import ConfigError
+from utils.optim import build_optimizer
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(request):
+    """Tiny models run fastest on one thread (and do not fight other jobs for the cores)."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _batch(B=3, T=32, N=1, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(B, T, N, generator=g).cumsum(dim=1) * 3 + 10
+
+
+def _pair(tiny_dirs, name="LLAMA", seed=0, **overrides):
+    models = []
+    for fast in (1, 0):
+        torch.manual_seed(seed)
+        models.append(Model(tiny_configs(name, tiny_dirs[name], fast_path=fast, **overrides)))
+    return models
+
+
+def _grads(model) -> dict[str, torch.Tensor]:
+    """Trainable gradients by parameter name, in the reference's (state_dict) layout."""
+    out = {}
+    for module_name, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            if p.requires_grad:
+                g = p.grad
+                if isinstance(module, MappingLayer) and name == "weight" and module.transposed:
+                    g = g.t()
+                out[f"{module_name}.{name}"] = g.clone()
+    return out
+
+
+def _run(model, x, seed=0):
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(seed)  # the same dropout masks on both paths
+    y = model(x, None, None, None)
+    (y.square().mean() + y.mean()).backward()
+    return y.detach(), _grads(model)
+
+
+def _assert_grads_close(g1, g0):
+    assert set(g1) == set(g0) and len(g0) == 13
+    scale = max(g.abs().max().item() for g in g0.values())
+    for n in g0:
+        # 1e-5 relative to the tensor's largest gradient; a gradient that is zero in exact
+        # arithmetic (the key projection's bias: softmax ignores a shift shared by all keys) is
+        # rounding noise on both paths, measured against 1% of the largest gradient instead
+        error = (g1[n] - g0[n]).abs().max().item()
+        assert error <= 1e-5 * max(g0[n].abs().max().item(), 1e-2 * scale), (n, error)
+
+
+# ---- the mapping layer --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["vm", "mv"])
+def test_mapping_layer_equals_linear_forward_and_backward(layout):
+    V, M, D = 300, 20, 16
+    torch.manual_seed(3)
+    linear = nn.Linear(V, M)
+    torch.manual_seed(3)
+    layer = MappingLayer(V, M, layout=layout)  # the same random draws as nn.Linear
+    assert torch.equal(layer.weight_mv(), linear.weight) and torch.equal(layer.bias, linear.bias)
+    assert layer.weight.is_contiguous()
+    assert layer.weight.shape == ((V, M) if layout == "vm" else (M, V))
+    table = torch.randn(V, D)
+    grad = torch.randn(M, D)
+    expected = linear(table.T).T
+    got = layer.prototypes(table)
+    assert got.shape == (M, D) and torch.allclose(got, expected, atol=1e-6, rtol=1e-5)
+    expected.backward(grad)
+    got.backward(grad)
+    assert layer.weight.grad.shape == layer.weight.shape  # in the stored layout: no copy
+    d_weight = layer.weight.grad.t() if layout == "vm" else layer.weight.grad
+    assert torch.allclose(d_weight, linear.weight.grad, atol=1e-6, rtol=1e-5)
+    assert torch.allclose(layer.bias.grad, linear.bias.grad, atol=1e-6, rtol=1e-5)
+    assert torch.allclose(layer(table.T), linear(table.T), atol=1e-6)  # nn.Linear's forward
+    # an unfrozen table gets its gradient too
+    table.requires_grad_(True)
+    linear(table.T).T.backward(grad)
+    reference = table.grad.clone()
+    table.grad = None
+    layer.prototypes(table).backward(grad)
+    assert torch.allclose(table.grad, reference, atol=1e-6, rtol=1e-5)
+
+
+def test_mapping_layer_state_dict_is_the_reference_one():
+    V, M = 300, 20
+    torch.manual_seed(0)
+    layer = MappingLayer(V, M)
+    state = layer.state_dict()
+    assert set(state) == {"weight", "bias"} and state["weight"].shape == (M, V)
+    linear = nn.Linear(V, M)
+    linear.load_state_dict(state, strict=True)  # ours -> the reference's module
+    assert torch.equal(linear.weight, layer.weight_mv())
+    other = MappingLayer(V, M)
+    linear.weight.data.mul_(2)
+    result = other.load_state_dict(linear.state_dict(), strict=True)  # reference -> ours
+    assert not result.missing_keys and not result.unexpected_keys
+    assert torch.equal(other.weight_mv(), linear.weight) and other.weight.is_contiguous()
+    buffer = io.BytesIO()
+    torch.save(other.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer)
+    assert loaded["weight"].shape == (M, V) and torch.equal(loaded["weight"], linear.weight)
+    with pytest.raises(ValueError):
+        MappingLayer(V, M, layout="diagonal")
+
+
+def test_mapping_layer_autocast_and_table_dtype():
+    V, M, D = 300, 20, 16
+    torch.manual_seed(0)
+    layer = MappingLayer(V, M)
+    table = torch.randn(V, D)
+    exact = layer.prototypes(table)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = layer.prototypes(table)
+    assert low.dtype == torch.bfloat16
+    assert torch.allclose(low.float(), exact, atol=0.05, rtol=0.05)
+    low.float().sum().backward()
+    assert layer.weight.grad.dtype == torch.float32
+    # a bf16 table (bf16 backbone) with fp32 weights: converted once, refreshed when it changes
+    table16 = table.to(torch.bfloat16)
+    a = layer.prototypes(table16)
+    first = layer._table_cache[1]
+    layer.prototypes(table16)
+    assert layer._table_cache[1] is first and a.dtype == torch.float32
+    table16.mul_(2)
+    b = layer.prototypes(table16)
+    assert layer._table_cache[1] is not first and torch.allclose(b, layer(table16.float().T).T,
+                                                                  atol=1e-5)
+
+
+def test_fused_adam_on_the_mapping_layer_follows_plain_adam():
+    V, M, D = 300, 20, 16
+    torch.manual_seed(0)
+    fast = MappingLayer(V, M)
+    torch.manual_seed(0)
+    plain = nn.Linear(V, M)
+    opt_fast = build_optimizer(fast.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
+    opt_plain = build_optimizer(plain.parameters(), Namespace(fast_path=0, learning_rate=1e-2))
+    assert opt_fast.defaults["fused"] and not opt_plain.defaults.get("fused")
+    table = torch.randn(V, D)
+    for step in range(3):
+        for model, opt, out in ((fast, opt_fast, lambda: fast.prototypes(table)),
+                                (plain, opt_plain, lambda: plain(table.T).T)):
+            opt.zero_grad(set_to_none=True)
+            out().square().mean().backward()
+            opt.step()
+    assert torch.allclose(fast.weight_mv(), plain.weight, atol=1e-6)
+    assert torch.allclose(fast.bias, plain.bias, atol=1e-6)
+
+
+# ---- prompts --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("T", [32, 33])
+def test_reference_prompt_code_gives_the_same_text(T):
+    torch.manual_seed(T)
+    x = torch.randn(7, T, 1).cumsum(dim=1)
+    x[3] = -x[3].flip(0)  # a downward one
+    fast = build_prompts("Desc. ", 8, T, prompt_statistics(x))
+    assert reference_prompts(x, "Desc. ", 8, T) == fast
+
+
+# ---- the whole model: fast vs plain -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["LLAMA", "GPT2", "BERT"])
+def test_fast_path_equals_plain_path(tiny_dirs, name):
+    fast, plain = _pair(tiny_dirs, name, dropout=0.1)
+    assert fast.prompt_cache == (name != "BERT") and not plain.prompt_cache
+    for a, b in zip(fast.state_dict().values(), plain.state_dict().values()):
+        assert torch.equal(a, b)  # the same weights, whatever the layout
+    batches = [_batch(B=3, seed=s) for s in range(2)] + [_batch(B=1, seed=7), _batch(B=4, N=2, seed=5)]
+    opts = [build_optimizer([p for p in m.parameters() if p.requires_grad],
+                            Namespace(fast_path=f, learning_rate=1e-3))
+            for m, f in ((fast, 1), (plain, 0))]
+    for i, x in enumerate(batches):  # training, with dropout, and an optimiser step after each
+        for m in (fast, plain):
+            m.train()
+        y1, g1 = _run(fast, x, seed=i)
+        y0, g0 = _run(plain, x, seed=i)
+        assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
+        _assert_grads_close(g1, g0)
+        for opt in opts:
+            opt.step()
+    for m in (fast, plain):  # an evaluation pass: the fast path reuses its prototypes
+        m.eval()
+    with torch.no_grad():
+        for x in batches:
+            y1, y0 = fast(x, None, None, None), plain(x, None, None, None)
+            assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
+
+
+def test_plain_path_is_the_reference_computation(tiny_dirs, monkeypatch):
+    fast, plain = _pair(tiny_dirs, "LLAMA")
+    assert fast.llm_model.config._attn_implementation == "sdpa"
+    assert not fast.llm_model.config.output_attentions
+    assert plain.llm_model.config._attn_implementation == "eager"
+    assert plain.llm_model.config.output_attentions and plain.llm_model.config.output_hidden_states
+    assert type(plain.mapping_layer) is nn.Linear and isinstance(fast.mapping_layer, MappingLayer)
+    out = plain.llm_model(inputs_embeds=torch.randn(1, 5, 32))
+    assert len(out.attentions) == 2 and len(out.hidden_states) == 3  # maps stored, like the reference
+    calls = {"tokenizer": 0, "linear": 0, "prototypes": 0}
+    tokenizer_call = type(plain.tokenizer).__call__
+
+    def counting_tokenizer(self, *a, **k):
+        calls["tokenizer"] += 1
+        return tokenizer_call(self, *a, **k)
+
+    monkeypatch.setattr(type(plain.tokenizer), "__call__", counting_tokenizer)
+    plain.mapping_layer.register_forward_hook(lambda *a: calls.__setitem__("linear", calls["linear"] + 1))
+    prototypes = fast.mapping_layer.prototypes
+    monkeypatch.setattr(fast.mapping_layer, "prototypes",
+                        lambda t: calls.__setitem__("prototypes", calls["prototypes"] + 1) or prototypes(t))
+    x = _batch(B=2)
+    for m in (fast, plain):
+        m.eval()
+    with torch.no_grad():
+        for _ in range(3):
+            fast(x, None, None, None)
+            plain(x, None, None, None)
+    # plain: a tokenizer call and a mapping-layer pass per batch; fast: prototypes once per pass,
+    # tokenisation from the cache
+    assert calls["linear"] == 3 and calls["tokenizer"] >= 3 and calls["prototypes"] == 1
+    fast.train()
+    fast.eval()  # a new pass
+    with torch.no_grad():
+        fast(x, None, None, None)
+    assert calls["prototypes"] == 2
+
+
+@pytest.mark.parametrize("name", ["LLAMA", "GPT2"])
+def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name):
+    """The prompt's pass runs the last layer only up to its keys/values (its MLP never runs)."""
+    model = Model(tiny_configs(name, tiny_dirs[name]))
+    layers = model.llm_model.layers if name == "LLAMA" else model.llm_model.h
+    rows = []
+    layers[-1].mlp.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[1]))
+    layers[0].mlp.register_forward_hook(lambda m, i, o: rows.append(-i[0].shape[1]))
+    model.eval()
+    with torch.no_grad():
+        for seed in range(3):  # miss (prefix computed), then hits
+            rows.clear()
+            model(_batch(B=2, seed=seed), None, None, None)
+            first, last = [-r for r in rows if r < 0], [r for r in rows if r > 0]
+            assert last == [model.patch_nums]  # the patch pass only
+            assert len(first) == len(rows) - 1 >= 2  # prompt passes ran the first layer
+    stats = model._kv_cache.stats
+    assert stats["hits"] >= 1 and stats["prefix_tokens"] > 0
+
+
+def test_trainable_backbone_weights_turn_the_prompt_cache_off(tiny_dirs):
+    """With adapter weights in the backbone (LoRA), the prompt must carry gradients to them."""
+    fast, plain = _pair(tiny_dirs, "LLAMA")
+    for m in (fast, plain):  # stand-in for an adapter: one trainable backbone weight
+        m.llm_model.layers[0].self_attn.v_proj.weight.requires_grad_(True)
+    x = _batch(B=2)
+    misses = fast._kv_cache.stats["misses"]
+    y1, _ = _run(fast, x)
+    y0, _ = _run(plain, x)
+    g1 = fast.llm_model.layers[0].self_attn.v_proj.weight.grad
+    g0 = plain.llm_model.layers[0].self_attn.v_proj.weight.grad
+    assert torch.allclose(y1, y0, atol=1e-5) and torch.allclose(g1, g0, atol=1e-5, rtol=1e-5)
+    assert fast._kv_cache.stats["misses"] == misses and fast._kv_cache.stats["hits"] == 0
+
+
+def test_checkpoints_move_between_paths(tiny_dirs):
+    fast, plain = _pair(tiny_dirs, "GPT2", seed=1)
+    torch.manual_seed(5)
+    plain.mapping_layer.weight.data.normal_()
+    plain.reprogramming_layer.out_projection.bias.data.normal_()
+    fast.load_state_dict(plain.state_dict(), strict=True)
+    x = _batch(B=2)
+    fast.eval(), plain.eval()
+    with torch.no_grad():
+        assert torch.allclose(fast(x, None, None, None), plain(x, None, None, None), atol=1e-5)
+    fresh, _ = _pair(tiny_dirs, "GPT2", seed=2)
+    fresh.load_state_dict(fast.state_dict(), strict=True)
+    assert torch.equal(fresh.mapping_layer.weight, fast.mapping_layer.weight)
+
+
+def test_mapping_vocab_is_an_opt_in_cheaper_mapping(tiny_dirs):
+    fast, plain = _pair(tiny_dirs, "LLAMA", mapping_vocab=50)
+    assert fast.mapping_layer.in_features == 50 and plain.mapping_layer.in_features == 50
+    assert fast.state_dict()["mapping_layer.weight"].shape == (20, 50)
+    x = _batch(B=2)
+    y1, g1 = _run(fast, x)
+    y0, g0 = _run(plain, x)
+    assert torch.allclose(y1, y0, atol=1e-5) and y1.shape == (2, 8, 1)
+    _assert_grads_close(g1, g0)
+    exact = Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"]))
+    assert exact.mapping_vocab == 0 and exact.mapping_layer.in_features == exact.vocab_size
+    with pytest.raises(ConfigError, match="mapping_vocab"):
+        Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"], mapping_vocab=10**6))
+
+
+def test_record_function_labels_cover_the_sections(tiny_dirs):
+    from torch.profiler import ProfilerActivity, profile
+
+    fast, plain = _pair(tiny_dirs, "LLAMA")
+    x = _batch(B=2)
+    seen = {}
+    for m in (fast, plain):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            m(x, None, None, None).mean().backward()
+        seen[m.fast_path] = {e.name for e in prof.events() if e.name.startswith("timellm.")}
+    common = {"timellm.prompt", "timellm.patch_embedding", "timellm.mapping",
+              "timellm.reprogramming", "timellm.head"}
+    assert common | {"timellm.llm_prompt", "timellm.llm_patches", "timellm.mapping.backward"} <= seen[True]
+    assert common | {"timellm.llm"} <= seen[False]
+
+
+# ---- the real backbone --------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_fast_equals_plain_on_real_smollm2():
+    from tests.test_timellm import _etth1_windows, _real_configs
+
+    x = _etth1_windows(batch=2)
+    y = torch.randn(2, 96, 1, generator=torch.Generator().manual_seed(0))
+    results = []
+    for fast in (1, 0):
+        torch.manual_seed(0)
+        model = Model(_real_configs("SmolLM2", 2, fast_path=fast))
+        model.train()
+        torch.manual_seed(1)
+        loss = nn.functional.mse_loss(model(x, None, None, None), y)
+        loss.backward()
+        results.append((loss.item(), _grads(model)))
+        del model
+    (l1, g1), (l0, g0) = results
+    print(f"\nSmolLM2 (2 layers), batch 2: loss fast {l1:.8f} plain {l0:.8f}")
+    assert abs(l1 - l0) <= 1e-5 * max(1.0, abs(l0))
+    _assert_grads_close(g1, g0)
+
+
+# ---- the optimiser builder ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, cls, fused", [("adam", torch.optim.Adam, True),
+                                              ("adamw", torch.optim.AdamW, True),
+                                              ("sgd", torch.optim.SGD, True),
+                                              ("rmsprop", torch.optim.RMSprop, False)])
+def test_build_optimizer_reads_the_flags(name, cls, fused):
+    params = [nn.Parameter(torch.randn(3, 4))]
+    args = Namespace(optimizer=name, learning_rate=0.01, weight_decay=0.1, momentum=0.5,
+                     adam_beta1=0.8, adam_beta2=0.99, fast_path=1)
+    opt = build_optimizer(params, args)
+    assert type(opt) is cls and opt.defaults["lr"] == 0.01 and opt.defaults["weight_decay"] == 0.1
+    assert bool(opt.defaults.get("fused")) == fused
+    if name.startswith("adam"):
+        assert opt.defaults["betas"] == (0.8, 0.99)
+    else:
+        assert opt.defaults["momentum"] == 0.5
+    args.fast_path = 0
+    assert not build_optimizer(params, args).defaults.get("fused")
+    params[0].grad = torch.ones(3, 4)
+    opt.step()
+
+
+def test_build_optimizer_default_is_the_reference_adam():
+    opt = build_optimizer([nn.Parameter(torch.zeros(2))], Namespace(learning_rate=1e-3, fast_path=0))
+    assert type(opt) is torch.optim.Adam and opt.defaults["betas"] == (0.9, 0.999)
+    assert opt.defaults["weight_decay"] == 0 and not opt.defaults.get("fused")
+    with pytest.raises(ConfigError, match="unknown optimizer 'lion'"):
+        build_optimizer([nn.Parameter(torch.zeros(2))], Namespace(learning_rate=1e-3, optimizer="lion"))
