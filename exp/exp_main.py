@@ -109,6 +109,15 @@ def build_accelerator(args):
                        **kwargs)
 
 
+def backbone_checksum(model) -> float | None:
+    """Sum of |w| over the backbone's frozen (non-adapter) weights; None without a backbone."""
+    llm = getattr(model, "llm_model", None)
+    if llm is None:
+        return None
+    from layers.peft_adapters import base_weight_checksum
+    return base_weight_checksum(llm)
+
+
 def distributed_info(acc, model) -> dict:
     """How the run was distributed (recorded in metrics.json)."""
     info = {"type": str(acc.distributed_type).split(".")[-1], "num_processes": acc.num_processes,
@@ -139,6 +148,7 @@ class Trainer:
         self.history: list[dict] = []
         self.schedule_note = "none (nothing to train)"
         self.dist_info = distributed_info(accelerator, None)
+        self.backbone_checksum: dict = {}
 
     # ------------------------------------------------------------------ helpers
     def log(self, msg: str) -> None:
@@ -195,6 +205,7 @@ class Trainer:
                 ds, ld = loaders[flag]
                 loaders[flag] = (ds, acc.prepare(ld))
         self.dist_info = distributed_info(acc, model)
+        self.backbone_checksum = {"before": backbone_checksum(self.model)}
         start_epoch = self._maybe_resume(model, optimizer, lr_ctrl, early)
         self.log(f">>> training {self.setting}: {self.n_trainable():,} trainable parameters, "
                  f"{len(loaders['train'][0])} train samples, {acc.num_processes} process(es), "
@@ -221,6 +232,7 @@ class Trainer:
                 break
         acc.wait_for_everyone()
         self.model = acc.unwrap_model(model)
+        self.backbone_checksum["after"] = backbone_checksum(self.model)
 
     def _train_epoch(self, model, optimizer, loader, lr_ctrl, epoch: int) -> float:
         from tqdm import tqdm
@@ -331,6 +343,7 @@ class Trainer:
         info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - t_start,
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
+                "backbone_checksum": self.backbone_checksum,
                 "checkpoint": str(self.best_path) if self.needs_training else None}
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])

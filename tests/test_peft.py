@@ -109,5 +109,6 @@ def test_lora_run_reloads_its_adapter_and_reproduces_its_mse(tmp_path, tiny_dirs
     assert adapters and not any("base_layer" in k for k in ckpt["state_dict"])
     from pathlib import Path
     assert (Path(m["checkpoint"]).parent / "adapter" / "adapter_config.json").exists()
+    assert m["backbone_checksum"]["before"] == m["backbone_checksum"]["after"]
     run_main([*args, "--is_training", "0", "--overwrite"], tmp_path)
     assert only_metrics(tmp_path)["metrics"]["mse"] == pytest.approx(m["metrics"]["mse"], abs=1e-7)
