@@ -70,7 +70,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--llm_model", default="SmolLM2")
     p.add_argument("--llm_layers", type=int, default=4)
-    p.add_argument("--batch_sizes", type=int, nargs="+", default=[8, 24])
+    p.add_argument("--batch_sizes", type=int, nargs="*", default=[8, 24],
+                   help="batch sizes of the main table (none: only throughput and floor)")
     p.add_argument("--throughput_batches", type=int, nargs="*", default=[8, 16, 24, 32],
                    help="batch sizes of the throughput sweep (fast path; plain with --throughput_plain)")
     p.add_argument("--throughput_plain", type=int, default=1)
@@ -225,7 +226,8 @@ class Variant:
         with self.context():
             out = model(x, None, None, None)
         loss = torch.nn.functional.mse_loss(out.float(), y)
-        loss.backward()
+        with record_function("bench.backward"):
+            loss.backward()
         with record_function("timellm.optimizer"):
             self.optimizer.step()
         return loss.item()
@@ -301,9 +303,12 @@ def static_memory(v: Variant) -> dict[str, int]:
     mapping = getattr(model, "mapping_layer", None)
     if getattr(mapping, "_table_cache", None):
         caches.append(mapping._table_cache[1])
-    live_grads = _tensor_bytes(p.grad for p in v.params)
+    if getattr(mapping, "_grad_buffer", None) is not None:  # the reused weight-gradient memory
+        caches.append(mapping._grad_buffer)
+    live = [p.grad for p in v.params]
+    live_grads = _tensor_bytes(live)
     return {"params": params, "grads": grads, "optimizer_state": state,
-            "caches": _tensor_bytes(caches), "live_grads": live_grads}
+            "caches": _tensor_bytes(caches + live) - live_grads, "live_grads": live_grads}
 
 
 def _reset_peak_rss() -> bool:
@@ -329,6 +334,11 @@ def step_memory(v: Variant, x, y, seed: int) -> dict:
     of what is allocated before the step, and the process's peak RSS during the step."""
     from torch.autograd import DeviceType
 
+    import gc
+
+    v.optimizer.zero_grad(set_to_none=True)  # the trainer's first act; and frees of blocks allocated
+    v.model.train()                          # before profiling would go unrecorded
+    gc.collect()
     before = static_memory(v)
     base = before["params"] + before["optimizer_state"] + before["caches"] + before["live_grads"]
     if v.device == "cuda":
@@ -344,18 +354,24 @@ def step_memory(v: Variant, x, y, seed: int) -> dict:
         rss0 = _rss_kib("VmRSS")
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             v.train_step(x, y, seed)
-        events = [e for e in prof.profiler.kineto_results.events()
-                  if e.name() == "[memory]" and e.device_type() == DeviceType.CPU]
+        kineto = list(prof.profiler.kineto_results.events())
+        events = [e for e in kineto if e.name() == "[memory]" and e.device_type() == DeviceType.CPU]
         events.sort(key=lambda e: e.start_ns())
-        level, top = 0, 0
+        backward_at = min((e.start_ns() for e in kineto if e.name() == "bench.backward"),
+                          default=None)
+        level, top, saved = 0, 0, None
         for e in events:
+            if saved is None and backward_at is not None and e.start_ns() >= backward_at:
+                saved = level  # what the forward left alive for the backward (+ outputs)
             level += e.nbytes()
             top = max(top, level)
         peak = base + top
         hwm = _rss_kib("VmHWM") if reset else None
         rss = {"rss_before": rss0 * 1024 if rss0 else None, "peak_rss": hwm * 1024 if hwm else None}
     fixed = before["params"] + before["grads"] + before["optimizer_state"]
-    return {"peak": peak, **before, "activations": peak - fixed, "rss": rss}
+    saved_bytes = saved if v.device != "cuda" else None
+    return {"peak": peak, **before, "activations": peak - fixed, "saved_for_backward": saved_bytes,
+            "rss": rss}
 
 
 # ----------------------------------------------------------------------------- breakdown
@@ -608,18 +624,24 @@ def print_suite(lines: list[str], results: list[dict], names: list[str], device:
     if any("memory" in r for r in results):
         lines += ["", f"## Peak memory of a training step ({device}; MiB)", "",
                   "| batch | path | peak | params (all) | grads | optimizer state | caches | "
-                  "activations + temporaries (peak - params - grads - optimizer) | peak RSS |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "activations + temporaries (peak - params - grads - optimizer) | "
+                  "activations saved for backward | peak RSS |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for res in results:
             for name, m in res.get("memory", {}).items():
                 rss = (m.get("rss") or {}).get("peak_rss")
                 lines.append(f"| {res['B']} | {name} | {fmt_mb(m['peak'])} | {fmt_mb(m['params'])} | "
                              f"{fmt_mb(m['grads'])} | {fmt_mb(m['optimizer_state'])} | "
                              f"{fmt_mb(m['caches'])} | {fmt_mb(m['activations'])} "
-                             f"({m['activations'] / m['peak']:.0%}) | {fmt_mb(rss)} |")
-        lines += ["", "Peak = tensors alive before the step + the highest level of the profiler's "
-                  "allocation events during it; caches (prompt-prefix KV, converted table) are "
-                  "counted in the activation share. Peak RSS is the process's (both models)."]
+                             f"({m['activations'] / m['peak']:.0%}) | "
+                             f"{fmt_mb(m.get('saved_for_backward'))} | {fmt_mb(rss)} |")
+        lines += ["", "Peak = tensors alive before the step (after `zero_grad`) + the highest "
+                  "level of the profiler's allocation events during it; caches (prompt-prefix KV, "
+                  "converted table, the reused weight-gradient memory) are counted in the activation share, "
+                  "which is 0 when the peak "
+                  "comes at the end of the backward, once the 197 MB weight gradient exists and the "
+                  "activations are freed. 'Saved for backward' is the level when the backward "
+                  "starts. Peak RSS is the whole process's (every model in it)."]
     for res in results:
         if not res.get("breakdown"):
             continue
@@ -683,7 +705,8 @@ def main(argv=None) -> int:
             print(f"[batch {B} done ({summary}); pressure `{cpu_pressure()}`]", file=sys.stderr,
                   flush=True)
         part = []
-        print_suite(part, results, [v.name for v in suite], device)
+        if results:
+            print_suite(part, results, [v.name for v in suite], device)
         if args.throughput_batches:
             tp_variants = [fast, plain] if args.throughput_plain else [fast]
             tp = throughput(tp_variants, xs, ys, args.throughput_batches, args)

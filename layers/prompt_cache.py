@@ -14,6 +14,10 @@ converges to the run-wide shared prefix within a few batches. The shared prefix 
 padding (left padding shifts the prompts by different amounts) and a deterministic LLM (with
 dropout active in training, each sample needs its own draw); otherwise the whole prompt runs per
 batch, still under ``no_grad`` and still exact.
+
+A prompt pass is run only for the keys and values it stores, so it stops right after the last
+layer stores them (:func:`prompt_cache`): that layer's attention, output projection and MLP,
+and the final norm, never run for prompt positions.
 """
 from __future__ import annotations
 
