@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fast_path", type=int, default=1,
         help="1: every exact speed-up (prompt KV cache, cached tokenisation and prototypes, SDPA, "
              "fused mapping layer); 0: the reference's plain computation, for comparisons")
+    add("--mapping_vocab", type=int, default=0,
+        help="NOT exact, opt-in: map only the K lowest token ids to prototypes (0: full vocabulary)")
     add("--ablation", default="none",
         help="none | no_llm | attention_layer | random_llm | no_prompt | no_reprogramming")
 

@@ -134,6 +134,37 @@ def test_mapping_layer_state_dict_is_the_reference_one():
         MappingLayer(V, M, layout="diagonal")
 
 
+def test_mapping_layer_reuses_its_gradient_memory_safely():
+    V, M, D = 300, 20, 16
+    torch.manual_seed(0)
+    layer = MappingLayer(V, M)
+    reference = nn.Linear(V, M)
+    reference.load_state_dict(layer.state_dict())
+    table = torch.randn(V, D)
+    opt = build_optimizer(layer.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
+    opt_ref = build_optimizer(reference.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
+    storages = set()
+    for _ in range(3):  # the trainer's loop: zero_grad(set_to_none) -> backward -> step
+        for o in (opt, opt_ref):
+            o.zero_grad(set_to_none=True)
+        layer.prototypes(table).square().mean().backward()
+        reference(table.T).T.square().mean().backward()
+        assert torch.allclose(layer.weight.grad.t(), reference.weight.grad, atol=1e-7)
+        storages.add(layer.weight.grad.data_ptr())
+        opt.step()
+        opt_ref.step()
+    assert len(storages) == 1 and layer._grad_buffer.data_ptr() in storages
+    kept = layer.weight.grad.clone(), layer.weight.grad  # someone keeps the last gradient
+    opt.zero_grad(set_to_none=True)
+    layer.prototypes(table).square().mean().backward()
+    assert torch.equal(kept[1], kept[0]) and layer.weight.grad.data_ptr() != kept[1].data_ptr()
+    once = layer.weight.grad.clone()  # accumulation (no zero_grad) adds up
+    layer.prototypes(table).square().mean().backward()
+    assert torch.allclose(layer.weight.grad, 2 * once, atol=1e-7)
+    layer.eval()
+    assert layer._grad_buffer is None
+
+
 def test_mapping_layer_autocast_and_table_dtype():
     V, M, D = 300, 20, 16
     torch.manual_seed(0)
@@ -283,7 +314,8 @@ def test_trainable_backbone_weights_turn_the_prompt_cache_off(tiny_dirs):
         m.llm_model.layers[0].self_attn.v_proj.weight.requires_grad_(True)
     x = _batch(B=2)
     misses = fast._kv_cache.stats["misses"]
-    y1, _ = _run(fast, x)
+    with pytest.warns(UserWarning, match="prompt cache"):
+        y1, _ = _run(fast, x)
     y0, _ = _run(plain, x)
     g1 = fast.llm_model.layers[0].self_attn.v_proj.weight.grad
     g0 = plain.llm_model.layers[0].self_attn.v_proj.weight.grad
