@@ -310,6 +310,10 @@ class Trainer:
             self.log(f"--resume: no saved state in {self.ckpt_dir}; starting from epoch 1")
             return 0
         state = load_checkpoint(self.state_path)
+        saved_fast = state.get("config", {}).get("fast_path", 1)
+        if int(saved_fast) != int(getattr(self.args, "fast_path", 1)):
+            raise ConfigError(f"cannot resume: the run used --fast_path {saved_fast} (its optimiser "
+                              "state has that path's layout); resume with the same --fast_path")
         apply_checkpoint(self.acc.unwrap_model(model), state, source=str(self.state_path))
         optimizer.load_state_dict(state["optimizer"])
         lr_ctrl.load_state_dict(state["lr"])
