@@ -114,7 +114,10 @@ def smollm2_folder(cache_dir: str | os.PathLike | None = None) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        _convert_gguf(gguf_dir, SMOLLM2_GGUF, tmp)
+        # building the plain LlamaModel draws random initial weights: keep the caller's RNG
+        # stream untouched, so a seeded run is the same whether or not it converted first
+        with torch.random.fork_rng(devices=[]):
+            _convert_gguf(gguf_dir, SMOLLM2_GGUF, tmp)
         (tmp / _SOURCE_STAMP).write_text(json.dumps(stamp))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         _move_into_place(tmp, target)

@@ -13,7 +13,7 @@ seq_len=96
 label_len=48
 factor=3
 freq=h
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   case "$pred_len" in
     192|336) epochs=1 ;;
     *) epochs=10 ;;

@@ -12,7 +12,7 @@ seq_len=336
 label_len=48
 batch=8
 lr=0.0001
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \
     --task_name long_term_forecast \

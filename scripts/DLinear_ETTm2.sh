@@ -11,7 +11,7 @@ set -euo pipefail
 seq_len=336
 label_len=48
 batch=32
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   case "$pred_len" in
     96|192) lr=0.001 ;;
     336) lr=0.01 ;;

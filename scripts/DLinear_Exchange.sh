@@ -10,7 +10,7 @@
 set -euo pipefail
 seq_len=336
 label_len=48
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   case "$pred_len" in
     96|192) batch=8; lr=0.0005 ;;
     336) batch=32; lr=0.0005 ;;

@@ -14,7 +14,7 @@ label_len=48
 factor=3
 freq=h
 epochs=10
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \
     --task_name long_term_forecast \

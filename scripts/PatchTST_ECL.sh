@@ -15,7 +15,7 @@ case "${VARIANT:-42}" in
   *) echo "VARIANT must be 42 or 64" >&2; exit 2 ;;
 esac
 label_len=48
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \
     --task_name long_term_forecast \

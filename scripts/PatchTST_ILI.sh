@@ -12,7 +12,7 @@
 set -euo pipefail
 seq_len=104   # PatchTST's ILI setting (patch 24, stride 2)
 label_len=18
-for pred_len in 24 36 48 60; do
+for pred_len in ${PRED_LENS:-24 36 48 60}; do
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \
     --task_name long_term_forecast \

@@ -24,7 +24,7 @@ tag=""
 if [ "$percent" != 100 ]; then tag="_p${percent}"; fi
 seq_len=512
 label_len=48
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   batch=24; d_model=16; d_ff=32; lr=0.01; lradj=type1; epochs=10; patience=10
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \

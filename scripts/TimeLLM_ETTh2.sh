@@ -25,7 +25,7 @@ tag=""
 if [ "$percent" != 100 ]; then tag="_p${percent}"; fi
 seq_len=512
 label_len=48
-for pred_len in 96 192 336 720; do
+for pred_len in ${PRED_LENS:-96 192 336 720}; do
   batch=24; d_model=32; d_ff=128; lr=0.01; lradj=type1; epochs=10; patience=10
   case "$pred_len" in
     192) lr=0.002; lradj=TST ;;

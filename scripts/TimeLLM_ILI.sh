@@ -27,7 +27,7 @@ tag=""
 if [ "$percent" != 100 ]; then tag="_p${percent}"; fi
 seq_len=104
 label_len=18
-for pred_len in 24 36 48 60; do
+for pred_len in ${PRED_LENS:-24 36 48 60}; do
   batch=24; d_model=16; d_ff=32; lr=0.01; lradj=type1; epochs=10; patience=10
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \

