@@ -3,8 +3,6 @@ the recipe scripts. CPU only, a few seconds each."""
 from __future__ import annotations
 
 import math
-import os
-import stat
 import subprocess
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from layers.SelfAttention_Family import AttentionLayer, FullAttention, ProbAtten
 from layers.TimeEmbed import DataEmbedding, DataEmbedding_wo_pos
 from models import get_model_class, model_attr
 from run_main import build_parser
+from utils.launches import script_launches
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ["DLinear", "PatchTST", "Autoformer", "Informer"]
@@ -348,24 +347,11 @@ def test_data_embeddings_shapes():
 # ----------------------------------------------------------------------------- scripts
 
 SCRIPTS = sorted(p for m in BASELINES for p in (ROOT / "scripts").glob(f"{m}_*.sh"))
-STUB = "#!/usr/bin/env bash\nfor a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\nprintf '\\036' >> \"$STUB_OUT\"\n"
-
-
 def _launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
               extra_args: tuple[str, ...] = ()) -> list[list[str]]:
-    """Run the script with a stub ``accelerate`` on PATH (bash itself expands the loops and
-    variables); return the argument list of each launch."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    stub = bindir / "accelerate"
-    stub.write_text(STUB)
-    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
-    out = tmp_path / f"{script.stem}.{len(list(tmp_path.iterdir()))}.args"
-    env = {k: v for k, v in os.environ.items() if k not in ("NUM_PROCESSES", "MIXED_PRECISION", "VARIANT")}
-    env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out)}, **(env_extra or {}))
-    subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=env, check=True, timeout=60)
-    records = out.read_text().split("\x1e")[:-1]
-    return [r.split("\x1f")[:-1] for r in records]
+    """The argument list of each ``accelerate`` launch of the script (stub-recorded)."""
+    return [[*launch.launcher_args, "run_main.py", *launch.run_args]
+            for launch in script_launches(script, env_extra, extra_args)]
 
 
 def test_every_model_and_dataset_has_a_script():
@@ -423,3 +409,15 @@ def test_scripts_pass_extra_arguments_and_launch_settings(tmp_path):
                          {"NUM_PROCESSES": "2", "MIXED_PRECISION": "bf16"}, ("--train_epochs", "1"))
     assert launches[0][:5] == ["launch", "--num_processes", "2", "--mixed_precision", "bf16"]
     assert build_parser().parse_args(launches[0][6:]).train_epochs == 1  # the last value wins
+
+
+@pytest.mark.parametrize("script", ["DLinear_ETTh1", "PatchTST_ILI", "TimeLLM_ETTm1"])
+def test_pred_lens_runs_a_subset_of_horizons(script, tmp_path):
+    """PRED_LENS (space-separated) replaces a script's horizon loop; unset, all four run."""
+    path = ROOT / "scripts" / f"{script}.sh"
+    every = [build_parser().parse_args(a[a.index("run_main.py") + 1:]).pred_len
+             for a in _launches(path, tmp_path)]
+    assert len(every) == 4
+    chosen = [build_parser().parse_args(a[a.index("run_main.py") + 1:]).pred_len
+              for a in _launches(path, tmp_path, {"PRED_LENS": f"{every[2]} {every[0]}"})]
+    assert chosen == [every[2], every[0]]

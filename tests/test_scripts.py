@@ -5,12 +5,8 @@ recipes and the launch environment variables. Runs each script with stub ``accel
 from __future__ import annotations
 
 import functools
-import os
 import re
-import shutil
-import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from exp.exp_main import setting_string
 from layers.backbones import BACKBONES
 from models import MODEL_REGISTRY
 from run_main import build_parser
+from utils.launches import script_launches
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "ILI"]
@@ -32,43 +29,17 @@ ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
 ZERO_PAIRS = ["ETTh1_ETTh2", "ETTh1_ETTm2", "ETTh2_ETTh1", "ETTh2_ETTm2", "ETTm1_ETTh2", "ETTm1_ETTm2",
               "ETTm2_ETTh2", "ETTm2_ETTm1"]
 CHANNELS = {"ETTh1": 7, "ETTh2": 7, "ETTm1": 7, "ETTm2": 7, "Weather": 21, "ECL": 321, "Traffic": 862, "ILI": 7}
-LAUNCH_ENV = ("NUM_PROCESSES", "MIXED_PRECISION", "USE_DEEPSPEED", "LLM_MODEL", "LLM_LAYERS", "PERCENT",
-              "PATTERNS", "PYTHON")
-STUB = ("#!/usr/bin/env bash\nprintf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
-        "for a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\nprintf '\\036' >> \"$STUB_OUT\"\n")
-
-
 def launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
              extra_args: tuple[str, ...] = ()) -> list[tuple[list[str], list[str]]]:
-    """Run ``script`` with stub ``accelerate`` and ``python`` on PATH; return, per launch, the
-    launcher's own arguments and the ``run_main.py`` arguments (cached: scripts are pure)."""
+    """Per launch of ``script``: the command with its own arguments, and the ``run_main.py``
+    arguments (recorded by stub commands; cached: scripts are pure)."""
     return _launches(script, tuple(sorted((env_extra or {}).items())), tuple(extra_args))
 
 
 @functools.lru_cache(maxsize=None)
 def _launches(script: Path, env_items: tuple, extra_args: tuple) -> list[tuple[list[str], list[str]]]:
-    tmp_path = Path(tempfile.mkdtemp(prefix="stub-launch-"))
-    env_extra = dict(env_items)
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    for name in ("accelerate", "python", "python3"):
-        stub = bindir / name
-        stub.write_text(STUB)
-        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
-    out = tmp_path / f"{script.stem}.{len(list(tmp_path.iterdir()))}.args"
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_ENV}
-    env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out)}, **(env_extra or {}))
-    try:
-        subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=env, check=True, timeout=60)
-        records = out.read_text().split("\x1e")[:-1]
-    finally:
-        shutil.rmtree(tmp_path, ignore_errors=True)
-    result = []
-    for rec in records:
-        argv = rec.split("\x1f")[:-1]
-        i = argv.index("run_main.py")
-        result.append((argv[:i], argv[i + 1:]))
-    return result
+    return [([launch.command, *launch.launcher_args], launch.run_args)
+            for launch in script_launches(script, dict(env_items), extra_args)]
 
 
 def parsed(script: Path, tmp_path: Path, **kw):

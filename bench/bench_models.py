@@ -1,0 +1,196 @@
+"""Per-model cost on ETTh1-96: training-step time, evaluation time and trainable parameters.
+
+    python -m bench.bench_models --threads 2 --steps 10
+    python -m bench.bench_models --models DLinear PatchTST/42 --steps 20
+
+Each row runs exactly what a run script would run: its ``run_main.py`` arguments are recorded
+from ``scripts/<Model>_ETTh1.sh`` with ``PRED_LENS=96`` (stub launchers, ``utils.launches``),
+so the batch size, window and model size are the recipe's. Each row runs in its own process
+(peak memory is its own): the model is built by the registry, the optimiser by the trainer's
+``build_optimizer``, and batches come from the trainer's own data loader (shuffled train split,
+the model's data view). Timed after ``--warmup`` steps: ``--steps`` training steps (forward,
+loss, backward, optimiser step; median) and as many evaluation forwards (median, at the recipe's
+evaluation batch size). The epoch estimate is steps per epoch x the median step (data loading
+is not included). Printed as a markdown table; ``--json FILE`` keeps every measurement.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# row label -> (script, launch environment, extra run_main.py arguments)
+ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
+    "DLinear": ("scripts/DLinear_ETTh1.sh", {}, []),
+    "DLinear (individual)": ("scripts/DLinear_ETTh1.sh", {}, ["--individual", "1"]),
+    "PatchTST/42": ("scripts/PatchTST_ETTh1.sh", {"VARIANT": "42"}, []),
+    "PatchTST/64": ("scripts/PatchTST_ETTh1.sh", {"VARIANT": "64"}, []),
+    "Autoformer": ("scripts/Autoformer_ETTh1.sh", {}, []),
+    "Informer": ("scripts/Informer_ETTh1.sh", {}, []),
+    "Time-LLM (CPU profile)": ("scripts/cpu/TimeLLM_ETTh1.sh", {}, []),
+    "Time-LLM (paper recipe, SmolLM2 x 4 layers)": (
+        "scripts/TimeLLM_ETTh1.sh", {"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "4"}, []),
+}
+
+
+def recipe(label: str) -> list[str]:
+    """The ``run_main.py`` arguments of ``label``'s horizon-96 run, recorded from its script."""
+    from utils.launches import script_launches
+
+    script, env, extra = ROWS[label]
+    launches = script_launches(REPO / script, {"PRED_LENS": "96", **env}, tuple(extra))
+    runs = [launch.run_args for launch in launches if launch.run_args]
+    if len(runs) != 1:
+        raise RuntimeError(f"{script} with PRED_LENS=96 launched {len(runs)} runs, expected 1")
+    return runs[0]
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -> dict:
+    """Build the run's model, data and optimiser in this process and time it."""
+    import torch
+
+    from data_provider.data_factory import data_provider
+    from exp.exp_main import resolve_args
+    from exp.tasks import get_task
+    from models import get_model_class
+    from run_main import build_parser
+    from utils.losses import get_loss
+    from utils.optim import build_optimizer
+
+    torch.set_num_threads(threads)
+    args = build_parser().parse_args(argv + ["--root_path", str(REPO / "dataset" / "ETT-small")])
+    resolve_args(args)
+    torch.manual_seed(seed)
+    _, train_loader = data_provider(args, "train")
+    _, test_loader = data_provider(args, "test")
+    rss_before_model = _peak_rss_mib()
+    model = get_model_class(args.model)(args)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = build_optimizer(trainable, args)
+    criterion = get_loss(args.loss)
+    task = get_task(args)
+    device = torch.device("cpu")
+
+    def batches(loader):
+        while True:
+            yield from loader
+
+    train_batches, test_batches = batches(train_loader), batches(test_loader)
+    model.train()
+    step_times = []
+    for i in range(warmup + steps):
+        batch = next(train_batches)
+        t0 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        out, true, _ = task.forward(model, batch, device)
+        loss = criterion(out.float(), true)
+        loss.backward()
+        optimizer.step()
+        elapsed = time.perf_counter() - t0
+        if i >= warmup:
+            step_times.append(elapsed)
+    model.eval()
+    eval_times = []
+    with torch.no_grad():
+        for i in range(warmup + steps):
+            batch = next(test_batches)
+            t0 = time.perf_counter()
+            task.forward(model, batch, device)
+            if i >= warmup:
+                eval_times.append(time.perf_counter() - t0)
+    step = statistics.median(step_times)
+    return {
+        "model": args.model, "seq_len": args.seq_len, "pred_len": args.pred_len,
+        "batch_size": args.batch_size, "eval_batch_size": args.eval_batch_size,
+        "view": "one channel per sample" if args.channel_independence else "all channels per sample",
+        "trainable": sum(p.numel() for p in trainable),
+        "train_step_s": step, "train_steps": step_times, "eval_forward_s": statistics.median(eval_times),
+        "windows_per_s": args.batch_size / step, "steps_per_epoch": len(train_loader),
+        "epoch_min": len(train_loader) * step / 60, "peak_rss_mib": _peak_rss_mib(),
+        "rss_before_model_mib": rss_before_model, "threads": threads,
+    }
+
+
+def run_row(label: str, ns) -> dict:
+    """Measure one row in a fresh process; returns its figures (or the error)."""
+    argv = recipe(label)
+    cmd = [sys.executable, "-m", "bench.bench_models", "--_worker", json.dumps(argv),
+           "--steps", str(ns.steps), "--warmup", str(ns.warmup), "--threads", str(ns.threads),
+           "--seed", str(ns.seed)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(ns.threads))
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"label": label, "error": tail}
+    return {"label": label, **json.loads(lines[-1])}
+
+
+def table(rows: list[dict]) -> list[str]:
+    out = ["| model | L | batch | data view | trainable params | train step (s) | windows/s | "
+           "eval forward (s) | steps/epoch | epoch (min) | peak RSS (MiB) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['label']} | | | | | error: {r['error']} | | | | | |")
+            continue
+        out.append(f"| {r['label']} | {r['seq_len']} | {r['batch_size']} | {r['view']} | "
+                   f"{r['trainable']:,} | {r['train_step_s']:.4f} | {r['windows_per_s']:.1f} | "
+                   f"{r['eval_forward_s']:.4f} (batch {r['eval_batch_size']}) | "
+                   f"{r['steps_per_epoch']:,} | {r['epoch_min']:.2f} | {r['peak_rss_mib']:,.0f} |")
+    return out
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", nargs="*", default=list(ROWS), metavar="LABEL",
+                   help=f"rows to run (default all): {', '.join(ROWS)}")
+    p.add_argument("--steps", type=int, default=10, help="timed steps per row (medians)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--seed", type=int, default=2021)
+    p.add_argument("--json", default=None, help="also write every measurement to this file")
+    p.add_argument("--_worker", default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    ns = parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    if ns._worker is not None:
+        print(json.dumps(measure(json.loads(ns._worker), ns.steps, ns.warmup, ns.threads, ns.seed)))
+        return 0
+    unknown = [m for m in ns.models if m not in ROWS]
+    if unknown:
+        print(f"error: unknown row(s) {unknown}; choose from: {', '.join(ROWS)}", file=sys.stderr)
+        return 2
+    import platform
+
+    import torch
+    print(f"# Per-model cost on ETTh1, horizon 96 ({platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, torch {torch.__version__}, {ns.threads} thread(s), fp32, "
+          f"medians of {ns.steps} steps after {ns.warmup})\n")
+    rows = []
+    for label in ns.models:
+        rows.append(run_row(label, ns))
+        print(f"[{label}: done]", file=sys.stderr, flush=True)
+    print("\n".join(table(rows)))
+    if ns.json:
+        Path(ns.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
