@@ -29,6 +29,8 @@ class ReprogrammingLayer(nn.Module):
         self.out_projection = nn.Linear(d_keys * n_heads, d_llm)
         self.n_heads = n_heads
         self.dropout = nn.Dropout(attention_dropout)
+        # the fast path's scores from maps of [x, 1] (fewer FLOPs when d_model + 1 < d_keys)
+        self.uses_score_maps = d_model + 1 < d_keys
 
     def forward(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
                 value_embedding: torch.Tensor) -> torch.Tensor:
@@ -46,16 +48,12 @@ class ReprogrammingLayer(nn.Module):
         value = self.value_projection(value_embedding).view(S, self.n_heads, -1)
         return key, value
 
-    def attend(self, target_embedding: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-               fast: bool = False) -> torch.Tensor:
-        """Patches (B, L, d_model) attend to projected prototypes (S, H, E) -> (B, L, d_llm).
-
-        ``fast`` uses :meth:`reprogramming_fast` (same numbers, same dropout masks).
-        """
+    def attend(self, target_embedding: torch.Tensor, key: torch.Tensor,
+               value: torch.Tensor) -> torch.Tensor:
+        """Patches (B, L, d_model) attend to projected prototypes (S, H, E) -> (B, L, d_llm)."""
         B, L, _ = target_embedding.shape
         query = self.query_projection(target_embedding).view(B, L, self.n_heads, -1)
-        attend = self.reprogramming_fast if fast else self.reprogramming
-        out = attend(query, key, value)  # (B, L, H, E)
+        out = self.reprogramming(query, key, value)  # (B, L, H, E)
         return self.out_projection(out.reshape(B, L, -1))
 
     def reprogramming(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
@@ -66,23 +64,71 @@ class ReprogrammingLayer(nn.Module):
         attention = self.dropout(torch.softmax(scale * scores, dim=-1))
         return torch.einsum("bhls,she->blhe", attention, value_embedding)
 
+    # ---- the fast path: the same attention weights with fewer FLOPs and no permuted copies ----
+    def fast_source(self, source_embedding: torch.Tensor,
+                    value_embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`attend_fast` needs of the prototypes (S, d_llm): the score maps
+        (H, d_model + 1, S) and the values (H, S, E).
 
-    def reprogramming_fast(self, target_embedding: torch.Tensor, source_embedding: torch.Tensor,
-                           value_embedding: torch.Tensor) -> torch.Tensor:
-        """:meth:`reprogramming` with two passes over the (B, H, L, S) scores fewer.
-
-        The 1/sqrt(E) scale multiplies the small query instead of the scores (equal up to
-        rounding), and the scores come from one batched matmul per head. The softmax output that
-        dropout sees is the same contiguous (B, H, L, S) tensor as in :meth:`reprogramming`, so
-        the dropout masks are the same draws.
+        Per head h, with queries q = x Wq_h^T + bq_h and keys k_s = Wk_h p_s + bk_h, the score
+        q . k_s / sqrt(E) equals [x, 1] A_h[:, s] with A_h = [Wq_h, bq_h]^T (Wk_h P^T + bk_h 1^T)
+        / sqrt(E), computed as ([Wq_h, bq_h]^T Wk_h) P^T + ([Wq_h, bq_h]^T bk_h) 1^T: the same
+        numbers up to float rounding (associativity), every parameter in the graph. A_h costs
+        (d_model + 1) x d_llm x S per head instead of projecting every prototype and every patch
+        to E dims; with d_model + 1 < E, as in Time-LLM's configurations (32 + 1 vs d_ff = 128),
+        the scores take about 4x fewer FLOPs, forward and backward. Neither tensor depends on the
+        input: evaluation computes them once per pass. When d_model + 1 >= E the maps would
+        cost more than the keys, so the keys themselves are returned, as (H, E, S)
+        (``uses_score_maps`` False) and :meth:`attend_fast` projects the queries.
         """
-        B, L, H, E = target_embedding.shape
-        S = source_embedding.shape[0]
-        query = (target_embedding.permute(2, 0, 1, 3) * (1.0 / sqrt(E))).reshape(H, B * L, E)
-        scores = torch.bmm(query, source_embedding.permute(1, 2, 0))        # (H, B*L, S)
-        scores = scores.view(H, B, L, S).permute(1, 0, 2, 3)
-        attention = self.dropout(torch.softmax(scores, dim=-1))              # (B, H, L, S)
-        return torch.einsum("bhls,she->blhe", attention, value_embedding)
+        H = self.n_heads
+        wq = self.query_projection.weight                        # (H*E, d_model)
+        E = wq.shape[0] // H
+        value = self.value_projection(value_embedding)             # (S, H*E)
+        value = value.view(-1, H, E).transpose(0, 1).contiguous()  # (H, S, E)
+        if not self.uses_score_maps:  # d_model + 1 >= E: plain keys, (H, E, S), are cheaper
+            keys = self.key_projection(source_embedding).view(-1, H, E).permute(1, 2, 0)
+            return keys, value
+        wq_aug = torch.cat([wq, self.query_projection.bias.unsqueeze(1)], dim=1)
+        wq_aug = wq_aug.view(H, E, -1).transpose(1, 2) * (1.0 / sqrt(E))  # (H, d_model+1, E)
+        wk = self.key_projection.weight.view(H, E, -1)           # (H, E, d_llm)
+        bk = self.key_projection.bias.view(H, E, 1)
+        maps = torch.matmul(torch.matmul(wq_aug, wk), source_embedding.t())  # (H, d_model+1, S)
+        maps = maps + torch.matmul(wq_aug, bk)                     # + the key bias, every prototype
+        return maps, value
+
+    def attend_fast(self, target_embedding: torch.Tensor, maps: torch.Tensor,
+                    value: torch.Tensor) -> torch.Tensor:
+        """:meth:`attend` from :meth:`fast_source`'s tensors: (B, L, d_model) -> (B, L, d_llm).
+
+        The scores live as (H, B*L, S), so every product is one batched matmul over the heads and
+        nothing large is permuted. Dropout draws its mask over a (B, H, L, S) tensor exactly as
+        ``nn.Dropout`` does on the reference's contiguous scores (same generator calls, same
+        values), and applies it through a permuted view: the same masks as :meth:`attend`.
+        """
+        B, L, d_model = target_embedding.shape
+        H, _, S = maps.shape
+        x = target_embedding.reshape(B * L, d_model)
+        if self.uses_score_maps:
+            x = torch.cat([x, x.new_ones(B * L, 1)], dim=1)        # (B*L, d_model+1)
+            features = x.unsqueeze(0).expand(H, -1, -1)
+        else:                                                      # maps are the keys (H, E, S)
+            E = maps.shape[1]
+            features = self.query_projection(x).view(B * L, H, E).transpose(0, 1) * (1.0 / sqrt(E))
+        scores = torch.matmul(features, maps)                      # (H, B*L, S)
+        attention = torch.softmax(scores, dim=-1)
+        p = self.dropout.p
+        if self.training and p > 0:
+            if p >= 1:
+                attention = attention * 0
+            else:
+                noise = torch.empty(B, H, L, S, dtype=attention.dtype, device=attention.device)
+                noise.bernoulli_(1 - p).div_(1 - p)
+                attention = attention.view(H, B, L, S) * noise.permute(1, 0, 2, 3)
+                attention = attention.reshape(H, B * L, S)
+        out = torch.bmm(attention, value)                           # (H, B*L, E)
+        out = out.transpose(0, 1).reshape(B, L, -1)                 # (B, L, H*E)
+        return self.out_projection(out)
 
 
 class FlattenHead(nn.Module):

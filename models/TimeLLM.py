@@ -219,16 +219,19 @@ class Model(nn.Module):
         return self.mapping_layer(table.permute(1, 0).to(weight.dtype)).permute(1, 0)
 
     def _source_kv(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The reprogramming layer's keys and values of the prototypes, (S, H, E) each.
+        """What the reprogramming layer needs of the prototypes.
 
-        On the fast path in evaluation (not training, no grad) they are computed once per pass:
-        the cache key holds the versions and storage of every tensor they depend on, so an
-        optimiser step, a reload or an in-place edit recomputes them.
+        Plain path: keys and values, (S, H, E) each (``ReprogrammingLayer.project_source``).
+        Fast path: score maps (H, d_model + 1, S) and values (H, S, E)
+        (``ReprogrammingLayer.fast_source``); in evaluation (not training, no grad) they are
+        computed once per pass: the cache key holds the versions and storage of every tensor
+        they depend on, so an optimiser step, a reload or an in-place edit recomputes them.
         """
         layer = self.reprogramming_layer
         reuse = self.fast_path and not self.training and not torch.is_grad_enabled()
         if reuse:
             tensors = (self.mapping_layer.weight, self.mapping_layer.bias, self.word_embeddings,
+                       layer.query_projection.weight, layer.query_projection.bias,
                        layer.key_projection.weight, layer.key_projection.bias,
                        layer.value_projection.weight, layer.value_projection.bias)
             key = (tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in tensors),
@@ -238,7 +241,8 @@ class Model(nn.Module):
         with record_function("timellm.mapping"):
             source = self.text_prototypes()
         with record_function("timellm.reprogramming"):
-            kv = layer.project_source(source, source)
+            project = layer.fast_source if self.fast_path else layer.project_source
+            kv = project(source, source)
         self._source = (key, kv) if reuse else None
         return kv
 
@@ -247,9 +251,11 @@ class Model(nn.Module):
         if not self.ablation.reprogramming:
             with record_function("timellm.reprogramming"):
                 return self.patch_projection(patches)
-        key, value = self._source_kv()
+        source = self._source_kv()
         with record_function("timellm.reprogramming"):
-            return self.reprogramming_layer.attend(patches, key, value, fast=self.fast_path)
+            attend = (self.reprogramming_layer.attend_fast if self.fast_path
+                      else self.reprogramming_layer.attend)
+            return attend(patches, *source)
 
     def _prompt_embeddings(self, prompt_ids: torch.Tensor) -> torch.Tensor:
         return self.llm_model.get_input_embeddings()(prompt_ids)

@@ -81,21 +81,37 @@ def test_reprogramming_layer_shapes_names_and_formula():
     assert torch.allclose(out, expected, atol=1e-5)
 
 
-def test_fast_reprogramming_equals_reference_with_the_same_dropout():
-    layer = ReprogrammingLayer(d_model=8, n_heads=4, d_keys=6, d_llm=12, attention_dropout=0.3)
-    layer.train()
-    target, source = torch.randn(3, 7, 8), torch.randn(20, 12)
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("d_model", [4, 8])  # score maps (4 + 1 < 6) or keys (8 + 1 >= 6)
+def test_fast_reprogramming_equals_reference_with_the_same_dropout(train, d_model):
+    """Score maps instead of keys, (H, B*L, S) layout: same outputs, same dropout masks, same
+    gradients for every parameter and for the prototypes (the key bias: 0 in exact arithmetic)."""
+    torch.manual_seed(0)
+    layer = ReprogrammingLayer(d_model=d_model, n_heads=4, d_keys=6, d_llm=12, attention_dropout=0.3)
+    assert layer.uses_score_maps == (d_model == 4)
+    with torch.no_grad():
+        layer.key_projection.bias.normal_()  # non-zero: its terms must cancel in the softmax
+    layer.train(train)
+    target, source = torch.randn(3, 7, d_model), torch.randn(20, 12)
     outs, grads = [], []
     for fast in (False, True):
+        layer.zero_grad(set_to_none=True)
         src = source.clone().requires_grad_(True)
         torch.manual_seed(11)
-        key, value = layer.project_source(src, src)
-        out = layer.attend(target, key, value, fast=fast)
+        if fast:
+            out = layer.attend_fast(target, *layer.fast_source(src, src))
+        else:
+            out = layer.attend(target, *layer.project_source(src, src))
         out.square().sum().backward()
         outs.append(out.detach())
-        grads.append(src.grad)
-    assert torch.allclose(outs[0], outs[1], atol=1e-6)  # dropout masks identical
-    assert torch.allclose(grads[0], grads[1], atol=1e-5)
+        grads.append({"source": src.grad, **{n: p.grad for n, p in layer.named_parameters()}})
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)  # dropout masks identical
+    scale = max(g.abs().max() for g in grads[0].values())
+    for name, g in grads[0].items():
+        if name == "key_projection.bias":
+            assert g.abs().max() < 1e-5 * scale and grads[1][name].abs().max() < 1e-5 * scale
+        else:
+            assert torch.allclose(g, grads[1][name], atol=1e-5 * scale), name
 
 
 def test_flatten_head_shape():

@@ -177,7 +177,7 @@ def test_prototype_keys_values_cached_only_in_evaluation(tiny_dirs):
 
     def fresh():
         source = model.mapping_layer(model.word_embeddings.T).T
-        return layer.project_source(source, source)
+        return layer.fast_source(source, source)
 
     model.eval()
     with torch.no_grad():
@@ -187,6 +187,7 @@ def test_prototype_keys_values_cached_only_in_evaluation(tiny_dirs):
         for edit in (lambda: model.mapping_layer.weight.add_(0.5),  # an optimiser step, a reload
                      lambda: model.mapping_layer.bias.sub_(0.1),
                      lambda: layer.key_projection.weight.mul_(2.0),
+                     lambda: layer.query_projection.bias.add_(0.3),
                      lambda: layer.value_projection.bias.add_(1.0),
                      lambda: model.load_state_dict({"mapping_layer.bias": torch.zeros(20)},
                                                    strict=False)):
