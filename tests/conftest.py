@@ -1,9 +1,11 @@
-"""Shared fixtures: the real mirrored datasets under dataset/, and args from the real parser."""
+"""Shared fixtures: the real mirrored datasets under dataset/, args from the real parser, and one
+intra-op thread for the modules of tiny models."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.data_fixtures import MIRROR_DATASETS, REPO, make_args, mirror_dir
 
@@ -25,3 +27,17 @@ def data_root() -> Path:
 def args_from():
     """``args_from('--data', 'ETTh1', ...)`` -> the Namespace ``run_main.py`` would build."""
     return make_args
+
+
+@pytest.fixture
+def one_thread(request):
+    """Tiny models run fastest on one thread (and do not fight other jobs for the two cores);
+    tests marked ``slow`` (real backbones) keep every thread. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,16 +13,7 @@ from layers.prompt_cache import TokenizerCache
 from tests.tiny_backbones import tiny_dirs, training_texts  # noqa: F401 (fixture)
 from utils.errors import ConfigError, UserError
 
-@pytest.fixture(autouse=True)
-def _one_thread(request):
-    """Tiny models run fastest on one thread (and do not fight other jobs for the cores)."""
-    if request.node.get_closest_marker("slow"):
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 LAYER_LISTS = {"LLAMA": lambda m: m.layers, "GPT2": lambda m: m.h, "BERT": lambda m: m.encoder.layer}

@@ -21,16 +21,7 @@ from utils.errors import ConfigError
 from utils.optim import build_optimizer
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(request):
-    """Tiny models run fastest on one thread (and do not fight other jobs for the cores)."""
-    if request.node.get_closest_marker("slow"):
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(B=3, T=32, N=1, seed=0):

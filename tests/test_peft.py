@@ -10,12 +10,7 @@ from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def lora_model(tiny_dirs, name="LLAMA", **kw):

@@ -15,16 +15,7 @@ from models.TimeLLM import Model
 from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
 
-@pytest.fixture(autouse=True)
-def _one_thread(request):
-    """Tiny models run fastest on one thread (and do not fight other jobs for the cores)."""
-    if request.node.get_closest_marker("slow"):
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TRAINED = ("patch_embedding.", "mapping_layer.", "reprogramming_layer.", "output_projection.")
