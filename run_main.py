@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--moving_avg", type=int, default=25, help="moving-average window of series decomposition")
     add("--factor", type=int, default=1, help="attention factor (Autoformer / Informer)")
     add("--distil", type=int, default=1, help="Informer: 1 uses self-attention distilling")
+    add("--informer_variant", default="lineage",
+        help="Informer: lineage (Autoformer/LTSF-Linear/TSLib copy, the quoted numbers) | "
+             "informer2020 (the original repository)")
     add("--dropout", type=float, default=0.1, help="dropout")
     add("--activation", default="gelu", help="activation")
     add("--patch_len", type=int, default=16, help="patch length")

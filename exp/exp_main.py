@@ -37,6 +37,7 @@ def setting_string(args, ii: int, zero_shot_suffix: bool = True) -> str:
          f"_{args.des}_{ii}")
     if args.percent < 100:  # few-shot runs must not share a folder with the full run
         s += f"_p{args.percent}"
+    s += model_attr(args.model, "setting_suffix", lambda a: "")(args)  # e.g. a model variant
     if zero_shot_suffix and args.test_data and args.test_data != args.data:
         s += f"_to_{args.test_data}"
     return s

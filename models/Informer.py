@@ -7,7 +7,8 @@ self-attention and cross-attention; embeddings with positions (``DataEmbedding``
 reads ``x_dec`` = [last ``label_len`` observed steps ; zeros for the ``pred_len`` steps] built by
 the trainer, and the last ``pred_len`` outputs are the forecast.
 
-Two variants of the authors' code exist; ``variant`` picks one (default ``"lineage"``):
+Two variants of the authors' code exist; ``variant`` (or ``--informer_variant``) picks one
+(default ``"lineage"``):
 
 - ``"lineage"``: the Informer of the Autoformer repository, copied by LTSF-Linear and
   Time-Series-Library, which produced the Informer numbers quoted in the Autoformer, DLinear
@@ -38,8 +39,15 @@ class Model(nn.Module):
 
     channel_independent = False
 
-    def __init__(self, configs, variant: str = "lineage"):
+    @staticmethod
+    def setting_suffix(args) -> str:
+        """Runs of the non-default variant get their own results and checkpoint folders."""
+        variant = getattr(args, "informer_variant", None) or "lineage"
+        return "" if variant == "lineage" else f"_{variant}"
+
+    def __init__(self, configs, variant: str | None = None):
         super().__init__()
+        variant = variant or getattr(configs, "informer_variant", None) or "lineage"
         if variant not in VARIANTS:
             from utils.errors import unknown_name
             raise unknown_name("Informer variant", variant, VARIANTS)

@@ -7,6 +7,7 @@ A model class may set these class attributes (defaults in brackets):
 - ``reference_lr_quirk`` [False]: follow the reference's OneCycle lr/25 start (Time-LLM only).
 - ``needs_training`` [True]: False for statistical models with nothing to learn (Naive2, ...).
 - ``full_history`` [False]: M4 evaluation hands it each series' whole training history.
+- ``setting_suffix(args) -> str`` [none]: appended to the run's setting string (a model variant).
 """
 from __future__ import annotations
 

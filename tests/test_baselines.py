@@ -138,6 +138,12 @@ def test_informer_variants():
     assert ConvLayer(8, padding=1)(torch.randn(2, 96, 8)).shape == (2, 48, 8)  # Informer2020
     with pytest.raises(Exception, match="valid"):
         Model(cfg, variant="nope")
+    by_flag = Model(small_configs("Informer", informer_variant="informer2020"))
+    assert isinstance(by_flag.decoder.layers[0].cross_attention.inner_attention, FullAttention)
+    from exp.exp_main import setting_string
+    parsed = build_parser().parse_args(["--model", "Informer", "--informer_variant", "informer2020"])
+    assert setting_string(parsed, 0).endswith("_0_informer2020")
+    assert setting_string(build_parser().parse_args(["--model", "Informer"]), 0).endswith("_0")
 
 
 # ----------------------------------------------------------------------------- learning
