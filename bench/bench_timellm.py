@@ -137,17 +137,6 @@ def cpu_pressure() -> str:
         return "n/a"
 
 
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -159,8 +148,9 @@ def cpu_model() -> str:
 
 
 def bf16_support() -> str:
+    from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags
     flags = cpu_flags()
-    native = sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16", "amx_tile"))
+    native = sorted(f for f in flags if f in (*NATIVE_BF16_FLAGS, "amx_tile"))
     try:
         onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

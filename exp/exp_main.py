@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -64,11 +65,26 @@ def resolve_args(args) -> None:
 
 
 def mixed_precision(args) -> str | None:
-    """``--mixed_precision`` wins; ``--use_amp`` means bf16 on CPU and fp16 on GPU."""
+    """``--mixed_precision`` wins; ``--use_amp`` means fp16 on a GPU, and bf16 on a CPU that has
+    native bf16 (AVX512-BF16 or AMX; elsewhere bf16 is emulated and slower, so fp32 with a note).
+    An explicit bf16 on a CPU without it runs as asked, with a warning."""
+    from utils.cpu import native_bf16
+
+    on_cpu = not torch.cuda.is_available()
     if args.mixed_precision:
+        if args.mixed_precision == "bf16" and on_cpu and not native_bf16():
+            warnings.warn("--mixed_precision bf16 on a CPU without native bf16 (no avx512_bf16 or "
+                          "amx_bf16 flag): PyTorch emulates it, usually slower than fp32",
+                          stacklevel=2)
         return args.mixed_precision
     if args.use_amp:
-        return "fp16" if torch.cuda.is_available() else "bf16"
+        if not on_cpu:
+            return "fp16"
+        if native_bf16():
+            return "bf16"
+        print("--use_amp: this CPU has no native bf16 (avx512_bf16 / amx_bf16); training in fp32",
+              file=sys.stderr)
+        return "no"
     return None  # let `accelerate launch --mixed_precision ...` decide
 
 

@@ -151,10 +151,30 @@ def test_deepspeed_zero2_with_two_cpu_processes(tmp_path, data_root):
 
 
 def test_bf16_autocast_on_cpu(tmp_path, data_root):
+    from utils.cpu import native_bf16
     run_main([*DLINEAR, "--model_id", "amp", "--use_amp", "--train_epochs", "1"], tmp_path)
     m = only_metrics(tmp_path)
-    assert m["distributed"]["mixed_precision"] == "bf16"
+    assert m["distributed"]["mixed_precision"] == ("bf16" if native_bf16() else "no")
     assert np.isfinite(m["metrics"]["mse"]) and m["metrics"]["mse"] < 1.0
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_use_amp_picks_bf16_only_where_the_cpu_has_it(monkeypatch, capsys, native):
+    import exp.exp_main as exp_main
+    import utils.cpu
+    from run_main import build_parser
+    monkeypatch.setattr(utils.cpu, "native_bf16", lambda: native)
+    monkeypatch.setattr(exp_main.torch.cuda, "is_available", lambda: False)
+    amp = build_parser().parse_args(["--use_amp"])
+    assert exp_main.mixed_precision(amp) == ("bf16" if native else "no")
+    assert ("no native bf16" in capsys.readouterr().err) == (not native)
+    explicit = build_parser().parse_args(["--mixed_precision", "bf16"])
+    if native:
+        assert exp_main.mixed_precision(explicit) == "bf16"
+    else:
+        with pytest.warns(UserWarning, match="emulates"):
+            assert exp_main.mixed_precision(explicit) == "bf16"
+    assert exp_main.mixed_precision(build_parser().parse_args([])) is None
 
 
 from tests.tiny_backbones import tiny_dirs  # noqa: E402,F401 (fixture)
