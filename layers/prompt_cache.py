@@ -32,8 +32,10 @@ from torch.profiler import record_function
 
 
 def cache_kwarg(llm: nn.Module) -> str:
-    """The name of the forward argument that takes a KV cache (``cache`` since transformers 5.x)."""
-    params = inspect.signature(llm.forward).parameters
+    """The name of the forward argument that takes a KV cache (``cache`` since transformers 5.x;
+    ``past_key_values`` before). A peft wrapper forwards keyword arguments: its base model decides."""
+    base = llm.get_base_model() if hasattr(llm, "get_base_model") else llm
+    params = inspect.signature(base.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 
 
