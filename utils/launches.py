@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_ENV = ("NUM_PROCESSES", "MIXED_PRECISION", "USE_DEEPSPEED", "LLM_MODEL", "LLM_LAYERS", "PERCENT",
               "PATTERNS", "PYTHON", "VARIANT", "PRED_LENS")
 LAUNCHERS = ("accelerate", "torchrun", "python", "python3")
-_STUB = ("#!/usr/bin/env bash\nprintf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
-         "for a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\nprintf '\\036' >> \"$STUB_OUT\"\n")
+_STUB = ("#!/usr/bin/env bash\n"
+         "printf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
+         "for a in \"$@\"; do printf '%s\\037' \"$a\"; done >> \"$STUB_OUT\"\n"
+         "printf '\\036' >> \"$STUB_OUT\"\n")
 
 
 class Launch(NamedTuple):
