@@ -12,9 +12,9 @@ import pytest
 from tests.test_trainer import DLINEAR, ROOT, only_metrics, run_main
 
 RESUME = [a for a in DLINEAR] + ["--model_id", "resume"]
-RESUME[RESUME.index("--train_epochs") + 1] = "4"
+RESUME[RESUME.index("--train_epochs") + 1] = "6"
 RESUME[RESUME.index("--patience") + 1] = "10"
-RESUME[RESUME.index("--percent") + 1] = "30"
+RESUME[RESUME.index("--percent") + 1] = "100"
 
 
 def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
@@ -31,17 +31,18 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
     state = None
     while time.time() < deadline and proc.poll() is None:
         found = list((killed / "ckpt").glob("*/state.pt"))
-        if found:
+        if found:  # epoch 1 is saved: kill at once, five epochs are still to run
             state = found[0]
-            time.sleep(0.7)  # into the next epoch
+            proc.send_signal(signal.SIGKILL)
             break
-        time.sleep(0.05)
-    assert state is not None and proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(signal.SIGKILL)
+        time.sleep(0.02)
     proc.wait()
-    assert not (killed / "results").exists() or not list((killed / "results").glob("*/metrics.json"))
+    assert state is not None, "the run ended before it saved a resumable state"
+    finished = (killed / "results").exists() and list((killed / "results").glob("*/metrics.json"))
+    assert not finished, "the run finished before the kill; lengthen RESUME"
 
-    run_main([*RESUME, "--resume"], killed)
+    resumed = run_main([*RESUME, "--resume"], killed)
+    assert "Resumed" in resumed.stdout + resumed.stderr
     got = only_metrics(killed)
     assert got["metrics"]["mse"] == want["metrics"]["mse"]
     assert got["metrics"]["mae"] == want["metrics"]["mae"]
