@@ -18,6 +18,10 @@ batch, still under ``no_grad`` and still exact.
 A prompt pass is run only for the keys and values it stores, so it stops right after the last
 layer stores them (:func:`prompt_cache`): that layer's attention, output projection and MLP,
 and the final norm, never run for prompt positions.
+
+Two runners do the passes: :class:`layers.llama_lean.LeanLlama` for a plain LLaMA-family
+backbone (SmolLM2, LLaMA; the same layers without ``transformers``' general plumbing, products
+through oneDNN) and :class:`TransformersRunner` (the model's own forward) for any other.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from typing import Callable
 import torch
 from torch import nn
 from torch.profiler import record_function
+
+from layers import llama_lean
 
 
 def cache_kwarg(llm: nn.Module) -> str:
@@ -130,46 +136,86 @@ def prompt_cache(*args, **kwargs):
     return _prompt_cache_class()(*args, **kwargs)
 
 
+class TransformersRunner:
+    """The LLM's own forward over new positions after a cached prefix (any causal family).
+
+    Same interface as :class:`layers.llama_lean.LeanLlama`: ``keys_values(embeds, start, past)``
+    -> per-layer (keys, values) of [past ; new] (the pass stops after the last layer stores
+    them, :func:`prompt_cache`); ``hidden_states(embeds, start, past)`` -> last hidden state of
+    the new positions. ``embeds`` (B, L, D) sit at positions start .. start + L - 1; ``past``
+    holds per-layer (keys, values) of batch 1 or B, or None.
+    """
+
+    def __init__(self, llm: nn.Module):
+        self.llm = llm
+        self.kw = cache_kwarg(llm)
+
+    def _cache(self, past: list | None, batch: int):
+        if past is None:
+            return prompt_cache(config=self.llm.config)
+        return prompt_cache([(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
+                             for k, v in past], config=self.llm.config)
+
+    @staticmethod
+    def _positions(embeds: torch.Tensor, start: int) -> torch.Tensor:
+        return torch.arange(start, start + embeds.shape[1], device=embeds.device).unsqueeze(0)
+
+    def keys_values(self, embeds: torch.Tensor, start: int, past: list | None = None) -> list:
+        cache = self._cache(past, embeds.shape[0])
+        cache.fill(self.llm, self.kw, inputs_embeds=embeds,
+                   position_ids=self._positions(embeds, start))
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def hidden_states(self, embeds: torch.Tensor, start: int,
+                      past: list | None = None) -> torch.Tensor:
+        return self.llm(inputs_embeds=embeds, position_ids=self._positions(embeds, start),
+                        use_cache=True, **{self.kw: self._cache(past, embeds.shape[0])}
+                        ).last_hidden_state
+
+
 class PromptKVCache:
     """Runs a causal LLM over [prompt ; patches] with the prompt as a no-grad KV cache.
 
     ``hidden_states(llm, prompt_ids, patch_embeds, shared)`` returns the last hidden state at the
     patch positions, (B, P, D), equal to ``llm(inputs_embeds=cat([embed(prompt_ids),
     patch_embeds], 1)).last_hidden_state[:, -P:]``. ``shared`` allows the run-wide prefix store.
-    ``stats`` counts prefix hits, misses and tokens computed, for tests and benchmarks.
+    A plain LLaMA-family backbone runs through :class:`layers.llama_lean.LeanLlama` (``lean``,
+    default on), any other through :class:`TransformersRunner`. ``stats`` counts prefix hits,
+    misses, tokens computed and passes per runner, for tests and benchmarks.
     """
 
-    def __init__(self, max_prefixes: int = 4):
+    def __init__(self, max_prefixes: int = 4, lean: bool = True):
         self.max_prefixes = max_prefixes
+        self.lean = lean
+        self._runner = None
         self._prefixes: OrderedDict[tuple, tuple[torch.Tensor, list]] = OrderedDict()
-        self.stats = {"hits": 0, "misses": 0, "prefix_tokens": 0, "prompt_tokens": 0}
+        self.stats = {"hits": 0, "misses": 0, "prefix_tokens": 0, "prompt_tokens": 0,
+                      "lean": 0, "transformers": 0}
 
     def clear(self) -> None:
         self._prefixes.clear()
 
+    def runner(self, llm: nn.Module):
+        """The runner for ``llm`` (kept while the model and the ``lean`` choice stay)."""
+        kind = llama_lean.LeanLlama if self.lean and llama_lean.supports(llm) else TransformersRunner
+        if type(self._runner) is not kind or self._runner.llm is not llm:
+            self._runner = kind(llm)
+        return self._runner
+
     def hidden_states(self, llm: nn.Module, prompt_ids: torch.Tensor, patch_embeds: torch.Tensor,
                       shared: bool = True) -> torch.Tensor:
-        kw = cache_kwarg(llm)
+        runner = self.runner(llm)
+        self.stats["lean" if isinstance(runner, llama_lean.LeanLlama) else "transformers"] += 1
         embed: Callable = llm.get_input_embeddings()
         dtype = embed.weight.dtype
         B, S = prompt_ids.shape
         with torch.no_grad(), record_function("timellm.llm_prompt"):
-            start, kv = self._shared_prefix(llm, prompt_ids, kw) if shared else (0, None)
-            if kv is None:
-                cache = prompt_cache(config=llm.config)
-            else:
-                cache = prompt_cache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
-                                     for k, v in kv], config=llm.config)
+            start, kv = self._shared_prefix(llm, runner, prompt_ids) if shared else (0, None)
             if start < S:
                 self.stats["prompt_tokens"] += B * (S - start)
-                positions = torch.arange(start, S, device=prompt_ids.device).unsqueeze(0)
-                cache.fill(llm, kw, inputs_embeds=embed(prompt_ids[:, start:]).to(dtype),
-                           position_ids=positions)
-        P = patch_embeds.shape[1]
+                kv = runner.keys_values(embed(prompt_ids[:, start:]).to(dtype), start, kv)
         with record_function("timellm.llm_patches"):
-            positions = torch.arange(S, S + P, device=prompt_ids.device).unsqueeze(0)
-            return llm(inputs_embeds=patch_embeds.to(dtype), position_ids=positions,
-                       use_cache=True, **{kw: cache}).last_hidden_state
+            return runner.hidden_states(patch_embeds.to(dtype), S, kv)
 
     def _context(self, llm: nn.Module) -> tuple:
         """What the cached keys/values depend on besides the token ids."""
@@ -178,7 +224,7 @@ class PromptKVCache:
         return (id(llm), weight.data_ptr(), weight.dtype, weight.device, version,
                 autocast_key(weight.device))
 
-    def _shared_prefix(self, llm: nn.Module, ids: torch.Tensor, kw: str):
+    def _shared_prefix(self, llm: nn.Module, runner, ids: torch.Tensor):
         """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None)."""
         context = self._context(llm)
         S = ids.shape[1]
@@ -202,13 +248,9 @@ class PromptKVCache:
         if n == 0:
             return 0, None
         prefix = ids[0, :n].clone()
-        cache = prompt_cache(config=llm.config)
-        positions = torch.arange(n, device=ids.device).unsqueeze(0)
         embed = llm.get_input_embeddings()
-        cache.fill(llm, kw, inputs_embeds=embed(prefix.unsqueeze(0)).to(embed.weight.dtype),
-                   position_ids=positions)
+        kv = runner.keys_values(embed(prefix.unsqueeze(0)).to(embed.weight.dtype), 0)
         self.stats["prefix_tokens"] += n
-        kv = [(layer.keys, layer.values) for layer in cache.layers]
         self._prefixes[(context, tuple(prefix.tolist()))] = (prefix, kv)
         while len(self._prefixes) > self.max_prefixes:
             self._prefixes.popitem(last=False)

@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from layers import llama_lean
 from layers.mapping import MappingLayer
 from layers.prompt import build_prompts, prompt_statistics, reference_prompts
 from models.TimeLLM import Model
@@ -278,14 +279,28 @@ def test_plain_path_is_the_reference_computation(tiny_dirs, monkeypatch):
     assert calls["prototypes"] == 2
 
 
-@pytest.mark.parametrize("name", ["LLAMA", "GPT2"])
-def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name):
-    """The prompt's pass runs the last layer only up to its keys/values (its MLP never runs)."""
+@pytest.mark.parametrize("name,lean", [("LLAMA", True), ("LLAMA", False), ("GPT2", False)])
+def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name, lean, monkeypatch):
+    """The prompt's pass runs the last layer only up to its keys/values (its MLP never runs),
+    through the lean LLaMA runner and through the model's own forward alike."""
     model = Model(tiny_configs(name, tiny_dirs[name]))
+    model._kv_cache.lean = lean
     layers = model.llm_model.layers if name == "LLAMA" else model.llm_model.h
     rows = []
-    layers[-1].mlp.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[1]))
-    layers[0].mlp.register_forward_hook(lambda m, i, o: rows.append(-i[0].shape[1]))
+
+    def record(mlp, x):
+        if mlp is layers[-1].mlp:
+            rows.append(x.shape[1])
+        elif mlp is layers[0].mlp:
+            rows.append(-x.shape[1])
+
+    if lean:  # the lean runner calls the MLP's weights, not the module
+        gated_mlp = llama_lean.gated_mlp
+        monkeypatch.setattr(llama_lean, "gated_mlp",
+                            lambda mlp, x, *a: (record(mlp, x), gated_mlp(mlp, x, *a))[1])
+    else:
+        for layer in (layers[0], layers[-1]):
+            layer.mlp.register_forward_hook(lambda m, i, o: record(m, i[0]))
     model.eval()
     with torch.no_grad():
         for seed in range(3):  # miss (prefix computed), then hits
@@ -296,6 +311,7 @@ def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name):
             assert len(first) == len(rows) - 1 >= 2  # prompt passes ran the first layer
     stats = model._kv_cache.stats
     assert stats["hits"] >= 1 and stats["prefix_tokens"] > 0
+    assert stats["lean" if lean else "transformers"] == 3 and stats["transformers" if lean else "lean"] == 0
 
 
 def test_trainable_backbone_weights_turn_the_prompt_cache_off(tiny_dirs):

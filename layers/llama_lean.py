@@ -1,0 +1,161 @@
+"""A lean forward of a frozen LLaMA-family backbone over a cached prefix (fast path only).
+
+``transformers``' ``LlamaModel.forward`` is general: it builds a 4-D float mask for every call,
+repeats each key/value head for its query heads before attention, routes every layer through
+several decorators and a ``Cache`` object, computes the last layer's queries in a prompt pass
+although only its keys and values are kept, and runs every product through MKL and every
+element-wise step as its own pass. :class:`LeanLlama` runs the same layers from the model's own
+weights, norms' epsilons and rotary embedding, and changes only how they are computed:
+
+- grouped-query attention without repeated keys/values: the g query heads of a key/value head
+  are stacked into one (L * g)-row product, with one additive causal mask shared by the batch;
+- keys and values are plain per-layer tensors (B, kv_heads, S, head_dim), a batch-1 prefix's
+  expanded along the batch only when concatenated;
+- a keys/values pass (:meth:`LeanLlama.keys_values`) stops after the last layer's keys and
+  values: that layer's queries, attention, output projection and MLP never run;
+- the projections run through oneDNN with packed weights, and without a gradient to record the
+  SiLU, the gate product and the residual additions are fused into them (``layers.onednn``);
+  RMSNorm is ``F.rms_norm``; the rotary embedding is one multiply and one fused multiply-add.
+
+The numbers are the model's up to float rounding (summation order inside the products; tests:
+1e-5). Used by :class:`layers.prompt_cache.PromptKVCache` when :func:`supports` says the backbone
+is a plain ``LlamaModel`` whose attention has no dropout; anything else runs through
+``transformers``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from layers.onednn import WeightPacks, gated_mlp, linear, linear_add
+
+KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_heads, S, head_dim)
+
+
+def supports(llm: nn.Module) -> bool:
+    """Whether ``llm`` is a plain (not adapter-wrapped) ``transformers`` LlamaModel without
+    attention dropout, whose forward :class:`LeanLlama` reproduces."""
+    try:
+        from transformers import LlamaModel
+    except ImportError:  # pragma: no cover - transformers is a requirement
+        return False
+    if type(llm) is not LlamaModel:
+        return False
+    config = llm.config
+    return (float(getattr(config, "attention_dropout", 0.0) or 0.0) == 0.0
+            and int(getattr(config, "pretraining_tp", 1) or 1) == 1)
+
+
+def _rotary_tables(cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, L, hd) cos/sin -> (1, L, 1, hd) cos and the signed sin [-sin_1, sin_2] of :func:`_rotate`."""
+    half = sin.shape[-1] // 2
+    signed = torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)
+    return cos.unsqueeze(2), signed.unsqueeze(2)
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding of x (B, L, heads, hd), as ``transformers``' ``x * cos + rotate_half(x) *
+    sin`` with rotate_half(x) = [-x_2, x_1]: the halves swapped, the sign moved into the sine."""
+    half = x.shape[-1] // 2
+    swapped = x.unflatten(-1, (2, half)).flip(-2).flatten(-2)
+    return torch.addcmul(x * cos, swapped, signed_sin)
+
+
+def _rms_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``LlamaRMSNorm`` (weight * x / sqrt(mean(x^2) + eps)) as one fused op for fp32 input."""
+    eps = getattr(norm, "variance_epsilon", None)
+    if eps is None or x.dtype != torch.float32 or norm.weight.dtype != torch.float32:
+        return norm(x)
+    return F.rms_norm(x, norm.weight.shape, norm.weight, eps)
+
+
+def _with_past(new: torch.Tensor, past: torch.Tensor | None) -> torch.Tensor:
+    """[past ; new] along the sequence; a batch-1 past is expanded to new's batch."""
+    if past is None:
+        return new
+    return torch.cat([past.expand(new.shape[0], -1, -1, -1), new], dim=2)
+
+
+class LeanLlama:
+    """The layers of a ``transformers`` LlamaModel run over new positions after a cached prefix.
+
+    ``keys_values(embeds, start, past)`` -> per-layer keys/values of [past ; new] positions;
+    ``hidden_states(embeds, start, past)`` -> final-norm hidden states of the new positions,
+    (B, L, D). ``embeds`` (B, L, D) sit at positions ``start .. start + L - 1``; ``past`` holds
+    per-layer (keys, values) of the first ``start`` positions (batch 1 or B), or None.
+    """
+
+    def __init__(self, llm: nn.Module):
+        self.llm = llm
+        attn = llm.layers[0].self_attn
+        self.head_dim = int(attn.head_dim)
+        self.scaling = float(attn.scaling)
+        self._masks: dict[tuple, torch.Tensor] = {}
+        self.packs = WeightPacks()
+
+    def keys_values(self, embeds: torch.Tensor, start: int, past: KV | None = None) -> KV:
+        kv: KV = []
+        self._run(embeds, start, past, kv)
+        return kv
+
+    def hidden_states(self, embeds: torch.Tensor, start: int, past: KV | None = None) -> torch.Tensor:
+        return self._run(embeds, start, past, None)
+
+    # ---- internals --------------------------------------------------------------------------
+    def _mask(self, L: int, S: int, g: int, x: torch.Tensor) -> torch.Tensor:
+        """(L * g, S) additive mask: row i * g + j (new position i) sees keys 0 .. S - L + i."""
+        key = (L, S, g, x.dtype, x.device)
+        if key not in self._masks:
+            if len(self._masks) > 64:
+                self._masks.clear()
+            sees = torch.ones(L, S, dtype=torch.bool, device=x.device).tril(S - L)
+            mask = torch.zeros(L, S, dtype=x.dtype, device=x.device)
+            mask.masked_fill_(~sees, torch.finfo(x.dtype).min)
+            self._masks[key] = mask.repeat_interleave(g, dim=0)
+        return self._masks[key]
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Causal grouped-query attention of the new positions over [past ; new].
+
+        q (B, L, H, hd); k, v (B, kv_heads, S, hd) -> (B, L, H * hd). On the CPU the g = H /
+        kv_heads query heads that share a key/value head are stacked into one (L * g)-row
+        product per key/value head, so no key or value is repeated (faster than SDPA's CPU
+        kernel at these sizes); elsewhere SDPA's grouped-query kernels do the same.
+        """
+        B, L, H, hd = q.shape
+        kv_heads, S = k.shape[1], k.shape[2]
+        if q.device.type != "cpu":
+            sees = torch.ones(L, S, dtype=torch.bool, device=q.device).tril(S - L)
+            out = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=sees,
+                                                 scale=self.scaling, enable_gqa=True)
+            return out.transpose(1, 2).reshape(B, L, H * hd)
+        g = H // kv_heads
+        q = q.view(B, L, kv_heads, g, hd).permute(0, 2, 1, 3, 4).reshape(B, kv_heads, L * g, hd)
+        scores = torch.matmul(q, k.transpose(2, 3)).mul_(self.scaling)
+        weights = torch.softmax(scores.add_(self._mask(L, S, g, scores)), dim=-1)
+        out = torch.matmul(weights, v)                          # (B, kv_heads, L * g, hd)
+        return out.view(B, kv_heads, L, g, hd).permute(0, 2, 1, 3, 4).reshape(B, L, H * hd)
+
+    def _run(self, h: torch.Tensor, start: int, past: KV | None, keep: KV | None):
+        """Runs every layer; with ``keep`` (a list) stores keys/values and stops after the last."""
+        B, L, _ = h.shape
+        hd, p = self.head_dim, self.packs
+        positions = torch.arange(start, start + L, device=h.device).unsqueeze(0)
+        cos, sin = _rotary_tables(*self.llm.rotary_emb(h, positions))
+        layers = self.llm.layers
+        for i, layer in enumerate(layers):
+            attn = layer.self_attn
+            x = _rms_norm(layer.input_layernorm, h)
+            k = _rotate(linear(attn.k_proj, x, p).view(B, L, -1, hd), cos, sin).transpose(1, 2)
+            v = linear(attn.v_proj, x, p).view(B, L, -1, hd).transpose(1, 2)
+            k = _with_past(k, past[i][0] if past else None)
+            v = _with_past(v, past[i][1] if past else None)
+            if keep is not None:
+                keep.append((k, v))
+                if i == len(layers) - 1:
+                    return None
+            q = _rotate(linear(attn.q_proj, x, p).view(B, L, -1, hd), cos, sin)
+            h = linear_add(attn.o_proj, self._attend(q, k, v), h, p)
+            h = gated_mlp(layer.mlp, _rms_norm(layer.post_attention_layernorm, h), h, p)
+        return _rms_norm(self.llm.norm, h)
