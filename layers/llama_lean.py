@@ -103,39 +103,28 @@ class LeanLlama:
         return self._run(embeds, start, past, None)
 
     # ---- internals --------------------------------------------------------------------------
-    def _mask(self, L: int, S: int, g: int, x: torch.Tensor) -> torch.Tensor:
-        """(L * g, S) additive mask: row i * g + j (new position i) sees keys 0 .. S - L + i."""
-        key = (L, S, g, x.dtype, x.device)
+    def _mask(self, L: int, S: int, device: torch.device) -> torch.Tensor:
+        """(L, S) boolean: new position i sees keys 0 .. S - L + i."""
+        key = (L, S, device)
         if key not in self._masks:
             if len(self._masks) > 64:
                 self._masks.clear()
-            sees = torch.ones(L, S, dtype=torch.bool, device=x.device).tril(S - L)
-            mask = torch.zeros(L, S, dtype=x.dtype, device=x.device)
-            mask.masked_fill_(~sees, torch.finfo(x.dtype).min)
-            self._masks[key] = mask.repeat_interleave(g, dim=0)
+            self._masks[key] = torch.ones(L, S, dtype=torch.bool, device=device).tril(S - L)
         return self._masks[key]
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Causal grouped-query attention of the new positions over [past ; new].
 
-        q (B, L, H, hd); k, v (B, kv_heads, S, hd) -> (B, L, H * hd). On the CPU the g = H /
-        kv_heads query heads that share a key/value head are stacked into one (L * g)-row
-        product per key/value head, so no key or value is repeated (faster than SDPA's CPU
-        kernel at these sizes); elsewhere SDPA's grouped-query kernels do the same.
+        q (B, L, H, hd); k, v (B, kv_heads, S, hd) -> (B, L, H * hd). SDPA's grouped-query
+        kernel (``enable_gqa``: no key or value is repeated) with one boolean (L, S) mask for the
+        batch: new position i sees keys 0 .. S - L + i.
         """
         B, L, H, hd = q.shape
-        kv_heads, S = k.shape[1], k.shape[2]
-        if q.device.type != "cpu":
-            sees = torch.ones(L, S, dtype=torch.bool, device=q.device).tril(S - L)
-            out = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=sees,
-                                                 scale=self.scaling, enable_gqa=True)
-            return out.transpose(1, 2).reshape(B, L, H * hd)
-        g = H // kv_heads
-        q = q.view(B, L, kv_heads, g, hd).permute(0, 2, 1, 3, 4).reshape(B, kv_heads, L * g, hd)
-        scores = torch.matmul(q, k.transpose(2, 3)).mul_(self.scaling)
-        weights = torch.softmax(scores.add_(self._mask(L, S, g, scores)), dim=-1)
-        out = torch.matmul(weights, v)                          # (B, kv_heads, L * g, hd)
-        return out.view(B, kv_heads, L, g, hd).permute(0, 2, 1, 3, 4).reshape(B, L, H * hd)
+        S = k.shape[2]
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k, v,
+                                             attn_mask=self._mask(L, S, q.device),
+                                             scale=self.scaling, enable_gqa=True)
+        return out.transpose(1, 2).reshape(B, L, H * hd)
 
     def _run(self, h: torch.Tensor, start: int, past: KV | None, keep: KV | None):
         """Runs every layer; with ``keep`` (a list) stores keys/values and stops after the last."""

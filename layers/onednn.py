@@ -74,26 +74,30 @@ class WeightPacks:
 
     def __init__(self, budget: int = 512 * 2**20):
         self.budget = budget
-        self._packs: dict[int, tuple[tuple, torch.Tensor]] = {}
+        self._packs: dict[tuple, tuple[tuple, torch.Tensor]] = {}
         self._bytes = 0
 
-    def __call__(self, module: nn.Linear) -> torch.Tensor:
+    def __call__(self, module: nn.Linear, transposed: bool = False) -> torch.Tensor:
+        """The weight (out, in) for the op, packed when possible; ``transposed``: its transpose
+        (in, out), which a backward pass multiplies the incoming gradient with."""
         weight = module.weight
         stamp = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype)
-        entry = self._packs.get(id(module))
+        key = (id(module), transposed)
+        entry = self._packs.get(key)
         if entry is not None and entry[0] == stamp:
             return entry[1]
         size = weight.numel() * weight.element_size()
         if entry is not None:
-            del self._packs[id(module)]
+            del self._packs[key]
             self._bytes -= size
+        plain = weight.detach().t().contiguous() if transposed else weight.detach()
         if self._bytes + size > self.budget:
-            return weight
+            return plain
         try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach())
+            packed = torch.ops.mkldnn._reorder_linear_weight(plain)
         except (AttributeError, RuntimeError):
-            return weight
-        self._packs[id(module)] = (stamp, packed)
+            return plain
+        self._packs[key] = (stamp, packed)
         self._bytes += size
         return packed
 
@@ -103,17 +107,20 @@ def _weight(module: nn.Linear, packs: WeightPacks | None) -> torch.Tensor:
 
 
 class _FrozenLinear(torch.autograd.Function):
-    """oneDNN forward; backward gives the input's gradient only (weight and bias are frozen)."""
+    """oneDNN forward; backward gives the input's gradient only (weight and bias are frozen),
+    ``grad @ weight``, also through oneDNN (with the transposed weight, packed when possible)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, op_weight):
-        ctx.save_for_backward(weight)
-        return _onednn(x, op_weight, bias)
+    def forward(ctx, x, module, packs):
+        ctx.module, ctx.packs = module, packs
+        return _onednn(x, _weight(module, packs), module.bias)
 
     @staticmethod
     def backward(ctx, grad):
-        (weight,) = ctx.saved_tensors
-        return grad.matmul(weight), None, None, None
+        module, packs = ctx.module, ctx.packs
+        if packs is None:
+            return grad.matmul(module.weight), None, None
+        return _onednn(grad.contiguous(), packs(module, transposed=True), None), None, None
 
 
 def eligible(x: torch.Tensor, *modules: nn.Module) -> bool:
@@ -137,7 +144,7 @@ def linear(module: nn.Linear, x: torch.Tensor, packs: WeightPacks | None = None)
     if not eligible(x, module):
         return module(x)
     if _records_grad(x):
-        return _FrozenLinear.apply(x, module.weight, module.bias, _weight(module, packs))
+        return _FrozenLinear.apply(x, module, packs)
     return _onednn(x, _weight(module, packs), module.bias)
 
 

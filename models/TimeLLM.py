@@ -9,10 +9,12 @@ Two computations of the same numbers (``configs.fast_path``, ``--fast_path``):
 - fast (default), every exact speed-up: vectorised prompt statistics and one cached batch
   tokenisation (``layers.prompt_cache.TokenizerCache``); for causal backbones the prompt runs as a
   no-grad KV cache whose run-wide shared prefix is computed once (``--prompt_cache``,
-  ``layers.prompt_cache``); SDPA attention without attention maps or hidden states; the mapping
-  layer as one hand-written GEMM forward and one weight-gradient GEMM backward over a weight kept
-  in the faster layout (``layers.mapping``); in evaluation the prototypes and their reprogramming
-  keys/values computed once per pass.
+  ``layers.prompt_cache``), through a lean runner of the same layers for LLaMA-family backbones
+  (grouped-query attention without repeated keys/values, oneDNN products with fused epilogues:
+  ``layers.llama_lean``, ``layers.onednn``); SDPA attention without attention maps or hidden
+  states elsewhere; the mapping layer as one hand-written GEMM forward and one weight-gradient
+  GEMM backward over a weight kept in the faster layout (``layers.mapping``); in evaluation the
+  prototypes and their reprogramming keys/values computed once per pass.
 - plain (``--fast_path 0``), the reference's computation, for honest comparisons: its prompt
   code (per-series loop), a tokenizer call per batch, ``nn.Linear`` on the transposed table every
   batch (also in evaluation), eager attention storing every attention map and hidden state, the

@@ -132,9 +132,11 @@ def test_weight_packs_follow_the_weight_and_respect_the_budget():
     x = torch.randn(4, 16)
     packs = onednn.WeightPacks()
     first = packs(lin)
-    assert first is not lin.weight and packs(lin) is first  # packed once
+    assert first.layout != torch.strided and packs(lin) is first  # packed once
+    assert packs(lin, transposed=True).layout != torch.strided
     with torch.no_grad():
         lin.weight.mul_(2)  # an in-place edit: the packed copy must follow
         torch.testing.assert_close(onednn.linear(lin, x, packs), lin(x), rtol=1e-5, atol=1e-5)
     assert packs(lin) is not first
-    assert onednn.WeightPacks(budget=0)(lin) is lin.weight
+    unpacked = onednn.WeightPacks(budget=0)(lin)  # over the budget: the weight itself
+    assert unpacked.layout == torch.strided and torch.equal(unpacked, lin.weight)
