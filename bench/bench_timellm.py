@@ -18,6 +18,9 @@ order of the variants rotates between repeats. Printed (markdown):
   the breakdown by section (``torch.profiler`` with the model's ``timellm.*`` labels; backward
   time attributed to sections through autograd sequence numbers);
 - throughput (windows/s) for the ``--throughput_batches`` sizes;
+- where the fast evaluation's speed comes from (first batch size, CPU, ``--ablate 1``): the fast
+  model's evaluation forward with the lean LLaMA runner or its oneDNN products switched off,
+  alternating with the plain path;
 - the mapping layer alone (forward GEMM + weight-gradient GEMM + its Adam update), per layout:
   the floor of an exact training step;
 - optional rows: ``--mixed_precision bf16`` (autocast, not exact: its loss difference is shown)
@@ -98,6 +101,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="batches per evaluation pass (the first one computes the prototypes)")
     p.add_argument("--profile", type=int, default=1, help="1: breakdown and memory per batch size")
     p.add_argument("--floor", type=int, default=1, help="1: time the mapping layer alone")
+    p.add_argument("--ablate", type=int, default=1,
+                   help="1: evaluation with the lean LLaMA runner / oneDNN switched off (CPU)")
     p.add_argument("--mixed_precision", choices=["no", "bf16"], default="no",
                    help="bf16: add a fast-path variant under bf16 autocast (not exact)")
     p.add_argument("--mapping_vocab", type=int, default=4096,
@@ -325,8 +330,11 @@ def static_memory(v: Variant) -> dict[str, int]:
         caches.append(mapping._grad_buffer)
     live = [p.grad for p in v.params]
     live_grads = _tensor_bytes(live)
+    runner = getattr(getattr(model, "_kv_cache", None), "_runner", None)
+    packs = getattr(runner, "packs", None)  # oneDNN's packed copies of the backbone's weights
     return {"params": params, "grads": grads, "optimizer_state": state,
-            "caches": _tensor_bytes(caches + live) - live_grads, "live_grads": live_grads}
+            "caches": _tensor_bytes(caches + live) - live_grads + (packs.nbytes if packs else 0),
+            "live_grads": live_grads}
 
 
 def _reset_peak_rss() -> bool:
@@ -548,6 +556,39 @@ def run_batch(variants: list[Variant], xs, ys, B: int, args, offset: int) -> dic
     return result
 
 
+ABLATIONS = {  # name: (lean LLaMA runner, oneDNN linears)
+    "fast (default)": (True, True),
+    "fast, oneDNN off (MKL products, no fused epilogues)": (True, False),
+    "fast, transformers' forward for the cached passes (MKL)": (False, True),
+}
+
+
+def fast_ablation(fast: Variant, plain: Variant, xs, B: int, args) -> dict[str, float]:
+    """Evaluation forward (steady state, median) of the fast model with parts of its LLM pass
+    switched off, alternating with the plain path: where the fast evaluation's speed comes from."""
+    from layers import onednn
+
+    model = fast.model
+    n = xs.shape[0]
+    batches = [xs[[(300 + k * B + j) % n for j in range(B)]].to(fast.device)
+               for k in range(args.eval_batches)]
+    names = [*ABLATIONS, plain.name]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        for r in range(args.warmup + args.repeats):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                if name == plain.name:
+                    t, _ = plain.eval_pass(batches)
+                else:
+                    model._kv_cache.lean, onednn.ENABLED = ABLATIONS[name]
+                    t, _ = fast.eval_pass(batches)
+                if r >= args.warmup:
+                    times[name].append(median(t[1:] or t))
+    finally:
+        model._kv_cache.lean, onednn.ENABLED = True, True
+    return {name: median(v) for name, v in times.items()}
+
+
 def throughput(variants: list[Variant], xs, ys, batches: list[int], args) -> dict:
     out = {}
     for B in batches:
@@ -655,7 +696,8 @@ def print_suite(lines: list[str], results: list[dict], names: list[str], device:
                              f"{fmt_mb(m.get('saved_for_backward'))} | {fmt_mb(rss)} |")
         lines += ["", "Peak = tensors alive before the step (after `zero_grad`) + the highest "
                   "level of the profiler's allocation events during it; caches (prompt-prefix KV, "
-                  "converted table, the reused weight-gradient memory) are counted in the activation share, "
+                  "converted table, the reused weight-gradient memory, oneDNN's packed copies of "
+                  "the backbone's weights) are counted in the activation share, "
                   "which is 0 when the peak "
                   "comes at the end of the backward, once the 197 MB weight gradient exists and the "
                   "activations are freed. 'Saved for backward' is the level when the backward "
@@ -726,6 +768,15 @@ def main(argv=None) -> int:
         part = []
         if results:
             print_suite(part, results, [v.name for v in suite], device)
+        if args.ablate and device == "cpu" and args.batch_sizes:
+            B = args.batch_sizes[0]
+            ab = fast_ablation(fast, plain, xs, B, args)
+            part += ["", f"## Where the fast evaluation's speed comes from ({device}, batch {B}; "
+                     "evaluation forward, seconds, medians, alternating)", "",
+                     "| variant | eval forward | plain/this |", "|---|---|---|"]
+            for name, t in ab.items():
+                part.append(f"| {name} | {fmt_s(t)} | {ab[plain.name] / t:.2f}x |")
+            record[f"ablation_{device}"] = ab
         if args.throughput_batches:
             tp_variants = [fast, plain] if args.throughput_plain else [fast]
             tp = throughput(tp_variants, xs, ys, args.throughput_batches, args)

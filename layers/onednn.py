@@ -31,6 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
+ENABLED = True  # set False to compute everything with ordinary PyTorch ops (benchmarks, A/B)
+
+
 @functools.lru_cache(maxsize=None)
 def available() -> bool:
     """Whether this build runs oneDNN's fp32 linear and its fused epilogues, agreeing with PyTorch."""
@@ -76,6 +79,11 @@ class WeightPacks:
         self.budget = budget
         self._packs: dict[tuple, tuple[tuple, torch.Tensor]] = {}
         self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the packed copies (those of the weights they copy)."""
+        return self._bytes
 
     def __call__(self, module: nn.Linear, transposed: bool = False) -> torch.Tensor:
         """The weight (out, in) for the op, packed when possible; ``transposed``: its transpose
@@ -132,7 +140,7 @@ def eligible(x: torch.Tensor, *modules: nn.Module) -> bool:
             return False
         if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
             return False
-    return available()
+    return ENABLED and available()
 
 
 def _records_grad(*tensors: torch.Tensor) -> bool:
