@@ -80,6 +80,11 @@ class WeightPacks:
         self._packs: dict[tuple, tuple[tuple, torch.Tensor]] = {}
         self._bytes = 0
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles carry no packed tensor (oneDNN's opaque layout has no storage to
+        save): the packs are a cache, remade on first use."""
+        return {"budget": self.budget, "_packs": {}, "_bytes": 0}
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the packed copies (those of the weights they copy)."""

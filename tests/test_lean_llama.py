@@ -8,6 +8,7 @@ from torch import nn
 
 from layers import llama_lean, onednn
 from layers.prompt_cache import TransformersRunner
+from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
 
 needs_onednn = pytest.mark.skipif(not onednn.available(), reason="no oneDNN fp32 linear here")
 
@@ -140,3 +141,23 @@ def test_weight_packs_follow_the_weight_and_respect_the_budget():
     assert packs(lin) is not first
     unpacked = onednn.WeightPacks(budget=0)(lin)  # over the budget: the weight itself
     assert unpacked.layout == torch.strided and torch.equal(unpacked, lin.weight)
+
+
+def test_a_model_with_packed_weights_copies_and_saves(tiny_dirs):
+    """The packed copies are a cache: deepcopy and torch.save of a used model still work."""
+    import copy
+    import io
+
+    from models.TimeLLM import Model
+    from tests.tiny_backbones import tiny_configs
+
+    model = Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"])).eval()
+    x = torch.randn(2, 32, 1, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = model(x)
+        assert model._kv_cache.stats["lean"] == 1
+        twin = copy.deepcopy(model)
+        torch.testing.assert_close(twin(x), y, rtol=1e-5, atol=1e-5)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    assert buffer.tell() > 0
