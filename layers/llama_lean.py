@@ -77,6 +77,55 @@ def _with_past(new: torch.Tensor, past: torch.Tensor | None) -> torch.Tensor:
     return torch.cat([past.expand(new.shape[0], -1, -1, -1), new], dim=2)
 
 
+class TokenProjections:
+    """Layer 0's query/key/value projections (before the rotary embedding) per token id.
+
+    At layer 0 a prompt token's hidden state is its embedding row, so its normed row and its
+    query/key/value projections depend on the token id alone. ``table(ids)`` (B, L) -> (B, L,
+    q + k + v dims) computes them once per id (the same norm and products on the same row) and
+    gathers them afterwards; the per-sample prompt text (digits, punctuation, a few words) uses
+    a few dozen ids. The rows are remade when a weight they depend on changes (storage or
+    version), or after ``max_rows`` distinct ids.
+    """
+
+    def __init__(self, llm: nn.Module, packs: WeightPacks | None = None, max_rows: int = 65536):
+        self.llm, self.packs, self.max_rows = llm, packs, max_rows
+        self._stamp: tuple | None = None
+        self._slot = torch.empty(0, dtype=torch.long)
+        self._rows = torch.empty(0)
+
+    def _depends_on(self) -> tuple:
+        layer = self.llm.layers[0]
+        attn = layer.self_attn
+        tensors = [self.llm.get_input_embeddings().weight, layer.input_layernorm.weight]
+        for proj in (attn.q_proj, attn.k_proj, attn.v_proj):
+            tensors += [proj.weight, proj.bias]
+        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors if t is not None)
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        stamp = self._depends_on()
+        vocab = self.llm.get_input_embeddings().weight.shape[0]
+        if stamp != self._stamp or len(self._rows) > self.max_rows:
+            self._stamp = stamp
+            self._slot = torch.full((vocab,), -1, dtype=torch.long, device=ids.device)
+            self._rows = torch.empty(0, device=ids.device)
+        flat = ids.reshape(-1)
+        slots = self._slot[flat]
+        unseen = slots < 0
+        if bool(unseen.any()):
+            new = flat[unseen].unique()
+            layer = self.llm.layers[0]
+            attn = layer.self_attn
+            x = _rms_norm(layer.input_layernorm, self.llm.get_input_embeddings()(new))
+            rows = torch.cat([linear(proj, x, self.packs)
+                              for proj in (attn.q_proj, attn.k_proj, attn.v_proj)], dim=-1)
+            self._slot[new] = torch.arange(len(self._rows), len(self._rows) + len(new),
+                                           device=ids.device)
+            self._rows = torch.cat([self._rows.to(rows.dtype), rows]) if len(self._rows) else rows
+            slots = self._slot[flat]
+        return self._rows[slots].view(*ids.shape, -1)
+
+
 class LeanLlama:
     """The layers of a ``transformers`` LlamaModel run over new positions after a cached prefix.
 
@@ -93,10 +142,14 @@ class LeanLlama:
         self.scaling = float(attn.scaling)
         self._masks: dict[tuple, torch.Tensor] = {}
         self.packs = WeightPacks()
+        self.token_projections = TokenProjections(llm, self.packs)
 
-    def keys_values(self, embeds: torch.Tensor, start: int, past: KV | None = None) -> KV:
+    def keys_values(self, embeds: torch.Tensor, start: int, past: KV | None = None,
+                    ids: torch.Tensor | None = None) -> KV:
+        """``ids`` (B, L), the token ids ``embeds`` embed (a prompt pass): layer 0's projections
+        then come from :class:`TokenProjections` (with no gradient and no autocast)."""
         kv: KV = []
-        self._run(embeds, start, past, kv)
+        self._run(embeds, start, past, kv, ids)
         return kv
 
     def hidden_states(self, embeds: torch.Tensor, start: int, past: KV | None = None) -> torch.Tensor:
@@ -126,7 +179,24 @@ class LeanLlama:
                                              scale=self.scaling, enable_gqa=True)
         return out.transpose(1, 2).reshape(B, L, H * hd)
 
-    def _run(self, h: torch.Tensor, start: int, past: KV | None, keep: KV | None):
+    def _projections(self, layer: nn.Module, h: torch.Tensor, ids: torch.Tensor | None,
+                     queries: bool = True):
+        """Query (None unless ``queries``), key and value projections (B, L, dims) of
+        ``layer``'s input ``h``; for layer 0 of a prompt pass (``ids`` given, no gradient, no
+        autocast) gathered per token id (:class:`TokenProjections`)."""
+        attn = layer.self_attn
+        if (ids is not None and not torch.is_grad_enabled()
+                and not torch.is_autocast_enabled(h.device.type)):
+            q, k, v = self.token_projections(ids).split(
+                [attn.q_proj.out_features, attn.k_proj.out_features, attn.v_proj.out_features],
+                dim=-1)
+            return (q if queries else None), k, v
+        x = _rms_norm(layer.input_layernorm, h)
+        q = linear(attn.q_proj, x, self.packs) if queries else None
+        return q, linear(attn.k_proj, x, self.packs), linear(attn.v_proj, x, self.packs)
+
+    def _run(self, h: torch.Tensor, start: int, past: KV | None, keep: KV | None,
+             ids: torch.Tensor | None = None):
         """Runs every layer; with ``keep`` (a list) stores keys/values and stops after the last."""
         B, L, _ = h.shape
         hd, p = self.head_dim, self.packs
@@ -135,16 +205,17 @@ class LeanLlama:
         layers = self.llm.layers
         for i, layer in enumerate(layers):
             attn = layer.self_attn
-            x = _rms_norm(layer.input_layernorm, h)
-            k = _rotate(linear(attn.k_proj, x, p).view(B, L, -1, hd), cos, sin).transpose(1, 2)
-            v = linear(attn.v_proj, x, p).view(B, L, -1, hd).transpose(1, 2)
+            last_kv = keep is not None and i == len(layers) - 1  # only its keys/values are kept
+            q, k, v = self._projections(layer, h, ids if i == 0 else None, queries=not last_kv)
+            k = _rotate(k.view(B, L, -1, hd), cos, sin).transpose(1, 2)
+            v = v.view(B, L, -1, hd).transpose(1, 2)
             k = _with_past(k, past[i][0] if past else None)
             v = _with_past(v, past[i][1] if past else None)
             if keep is not None:
                 keep.append((k, v))
-                if i == len(layers) - 1:
+                if last_kv:
                     return None
-            q = _rotate(linear(attn.q_proj, x, p).view(B, L, -1, hd), cos, sin)
+            q = _rotate(q.view(B, L, -1, hd), cos, sin)
             h = linear_add(attn.o_proj, self._attend(q, k, v), h, p)
             h = gated_mlp(layer.mlp, _rms_norm(layer.post_attention_layernorm, h), h, p)
         return _rms_norm(self.llm.norm, h)

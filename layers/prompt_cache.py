@@ -160,7 +160,9 @@ class TransformersRunner:
     def _positions(embeds: torch.Tensor, start: int) -> torch.Tensor:
         return torch.arange(start, start + embeds.shape[1], device=embeds.device).unsqueeze(0)
 
-    def keys_values(self, embeds: torch.Tensor, start: int, past: list | None = None) -> list:
+    def keys_values(self, embeds: torch.Tensor, start: int, past: list | None = None,
+                    ids: torch.Tensor | None = None) -> list:
+        """``ids`` (the token ids of ``embeds``) is accepted for the common interface, unused."""
         cache = self._cache(past, embeds.shape[0])
         cache.fill(self.llm, self.kw, inputs_embeds=embeds,
                    position_ids=self._positions(embeds, start))
@@ -213,7 +215,8 @@ class PromptKVCache:
             start, kv = self._shared_prefix(llm, runner, prompt_ids) if shared else (0, None)
             if start < S:
                 self.stats["prompt_tokens"] += B * (S - start)
-                kv = runner.keys_values(embed(prompt_ids[:, start:]).to(dtype), start, kv)
+                ids = prompt_ids[:, start:]
+                kv = runner.keys_values(embed(ids).to(dtype), start, kv, ids=ids)
         with record_function("timellm.llm_patches"):
             return runner.hidden_states(patch_embeds.to(dtype), S, kv)
 
@@ -249,7 +252,8 @@ class PromptKVCache:
             return 0, None
         prefix = ids[0, :n].clone()
         embed = llm.get_input_embeddings()
-        kv = runner.keys_values(embed(prefix.unsqueeze(0)).to(embed.weight.dtype), 0)
+        kv = runner.keys_values(embed(prefix.unsqueeze(0)).to(embed.weight.dtype), 0,
+                                ids=prefix.unsqueeze(0))
         self.stats["prefix_tokens"] += n
         self._prefixes[(context, tuple(prefix.tolist()))] = (prefix, kv)
         while len(self._prefixes) > self.max_prefixes:

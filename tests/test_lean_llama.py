@@ -55,6 +55,28 @@ def test_keys_values_and_hidden_states_equal_transformers(bias):
     torch.testing.assert_close(out, full, rtol=1e-5, atol=1e-5)
 
 
+def test_prompt_pass_by_token_ids_equals_the_embedding_pass():
+    """Layer 0's projections gathered per token id give the same keys/values; the table follows
+    a change of the embedding weights."""
+    llm = _llama(bias=True)
+    lean, ref = llama_lean.LeanLlama(llm), TransformersRunner(llm)
+    embed = llm.get_input_embeddings()
+    ids = torch.randint(0, 64, (3, 9), generator=torch.Generator().manual_seed(4))
+    for _ in range(2):  # the second pass gathers rows computed in the first
+        with torch.no_grad():
+            got = lean.keys_values(embed(ids), 5, ids=ids)
+            want = ref.keys_values(embed(ids), 5)
+        for (k, v), (rk, rv) in zip(got, want):
+            torch.testing.assert_close(k, rk, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(v, rv, rtol=1e-5, atol=1e-5)
+    assert 0 < len(lean.token_projections._rows) <= 64
+    with torch.no_grad():
+        embed.weight.mul_(1.5)  # an in-place edit: every gathered row must be remade
+        got = lean.keys_values(embed(ids), 0, ids=ids)
+        want = ref.keys_values(embed(ids), 0)
+    torch.testing.assert_close(got[0][0], want[0][0], rtol=1e-5, atol=1e-5)
+
+
 def test_hidden_states_without_past_is_the_causal_forward():
     llm = _llama()
     x = _embeds(2, 11)
