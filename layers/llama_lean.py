@@ -12,7 +12,8 @@ weights, norms' epsilons and rotary embedding, and changes only how they are com
 - keys and values are plain per-layer tensors (B, kv_heads, S, head_dim), a batch-1 prefix's
   expanded along the batch only when concatenated;
 - a keys/values pass (:meth:`LeanLlama.keys_values`) stops after the last layer's keys and
-  values: that layer's queries, attention, output projection and MLP never run;
+  values: that layer's queries, attention, output projection and MLP never run; given the token
+  ids, its layer-0 projections are gathered per id (:class:`TokenProjections`);
 - the projections run through oneDNN with packed weights, and without a gradient to record the
   SiLU, the gate product and the residual additions are fused into them (``layers.onednn``);
   RMSNorm is ``F.rms_norm``; the rotary embedding is one multiply and one fused multiply-add.

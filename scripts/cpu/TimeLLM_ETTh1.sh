@@ -15,9 +15,9 @@
 # Unchanged: the full training split (percent 100), the benchmark's borders and scaling, the
 # prompt, patch 16 / stride 8, 8 heads, MSE loss, every test window scored.
 #
-# Measured wall time: 45 s end to end (1 epoch of 132 steps with validation and test, then the
+# Measured wall time: 44 s end to end (1 epoch of 132 steps with validation and test, then the
 #   final test), fp32, one process, 2 threads, on an otherwise idle 2-core CPU (2026-11-30).
-#   Result: MSE 0.0568, MAE 0.1807 (2785 test windows). The same script with --fast_path 0 (the
+#   Result: MSE 0.0565, MAE 0.1806 (2785 test windows). The same script with --fast_path 0 (the
 #   reference's computation): 308 s, MSE 0.0573, MAE 0.1817 (the two
 #   paths agree step by step to rounding; over 132 Adam steps the rounding differences grow).
 #

@@ -16,9 +16,9 @@
 # Unchanged: --percent 10 (759 training windows of OT at seq_len 96), the benchmark's borders and
 # scaling, the prompt, patch 16 / stride 8, 8 heads, MSE loss, every test window scored.
 #
-# Measured wall time: 70 s end to end (3 epochs of 23 steps, each with validation and test),
+# Measured wall time: 37 s end to end (3 epochs of 23 steps, each with validation and test),
 #   fp32, one process, 2 threads, on an otherwise idle 2-core CPU (2026-11-30).
-#   Result: MSE 0.0613, MAE 0.1876 (2785 test windows).
+#   Result: MSE 0.0614, MAE 0.1877 (2785 test windows).
 #
 # Run from the repository root: bash scripts/cpu/TimeLLM_ETTh1_fewshot10.sh [extra run_main.py flags]
 set -euo pipefail

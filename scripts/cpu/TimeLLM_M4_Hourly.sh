@@ -14,11 +14,12 @@
 # Unchanged: d_model 8, d_ff 32, patch_len 1, stride 1, 8 heads, batch 24, sMAPE loss, seq_len 2H,
 # label_len H; validation on the last H points of each training series (not the test set).
 #
-# Measured wall time: 67 s end to end (4 epochs of 18 steps, each with validation and test),
+# Measured wall time: 55 s end to end (4 epochs of 18 steps, each with validation and test),
 #   fp32, one process, 2 threads, on an otherwise idle 2-core CPU (2026-11-30). Result: Hourly
-#   sMAPE 20.157, MASE 3.720, OWA 1.325 - worse than Naive2 (18.383, 2.395) and still improving
-#   at the last epoch: the profile shows the pipeline, not the paper. So short a run is sensitive
-#   to rounding: with --fast_path 0 (159 s) it ends at sMAPE 20.850, MASE 4.493, OWA 1.505.
+#   sMAPE 21.306, MASE 4.371, OWA 1.492 - worse than Naive2 (18.383, 2.395); the profile shows
+#   the pipeline, not the paper. So short a run is sensitive to rounding: the previous fast path
+#   (67 s) ended at sMAPE 20.157, MASE 3.720, OWA 1.325, and --fast_path 0 (159 s) at sMAPE
+#   20.850, MASE 4.493, OWA 1.505, though the paths agree to ~1e-7 relative per step.
 #
 # Run from the repository root: bash scripts/cpu/TimeLLM_M4_Hourly.sh [extra run_main.py flags]
 set -euo pipefail
