@@ -499,20 +499,32 @@ def sync_weights(variants: list["Variant"]) -> None:
             v.model.load_state_dict(source, strict=False)
 
 
+def window_indices(start: int, B: int, n: int) -> list[int]:
+    """B consecutive indices from ``start``, wrapping around the ``n`` loaded windows."""
+    return [(start + j) % n for j in range(B)]
+
+
+def rotated(items: list, r: int) -> list:
+    """``items`` started at position r (mod its length): the order of repeat r, so every variant
+    goes first equally often."""
+    k = r % len(items)
+    return items[k:] + items[:k]
+
+
 def run_batch(variants: list[Variant], xs, ys, B: int, args, offset: int) -> dict:
     """Alternating timed training steps and evaluation passes of every variant at batch B."""
     n = xs.shape[0]
     device = variants[0].device
 
     def batch(i):
-        idx = [(offset + i * B + j) % n for j in range(B)]
+        idx = window_indices(offset + i * B, B, n)
         return xs[idx].to(device), ys[idx].to(device)
 
     step = {v.name: {"wall": [], "cpu": [], "loss": []} for v in variants}
     for r in range(args.warmup + args.repeats):
         x, y = batch(r)
         sync_weights(variants)
-        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        order = rotated(variants, r)
         for v in order:
             wall, cpu, loss = timed(lambda v=v: v.train_step(x, y, args.seed + r), v.sync)
             if r >= args.warmup:
@@ -523,7 +535,7 @@ def run_batch(variants: list[Variant], xs, ys, B: int, args, offset: int) -> dic
     eval_batches = [batch(100 + k)[0] for k in range(args.eval_batches)]
     sync_weights(variants)
     for r in range(args.warmup + args.repeats):
-        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        order = rotated(variants, r)
         for v in order:
             times, outs = v.eval_pass(eval_batches)
             if r >= args.warmup:
@@ -570,13 +582,13 @@ def fast_ablation(fast: Variant, plain: Variant, xs, B: int, args) -> dict[str, 
 
     model = fast.model
     n = xs.shape[0]
-    batches = [xs[[(300 + k * B + j) % n for j in range(B)]].to(fast.device)
+    batches = [xs[window_indices(300 + k * B, B, n)].to(fast.device)
                for k in range(args.eval_batches)]
     names = [*ABLATIONS, plain.name]
     times: dict[str, list[float]] = {name: [] for name in names}
     try:
         for r in range(args.warmup + args.repeats):
-            for name in names[r % len(names):] + names[:r % len(names)]:
+            for name in rotated(names, r):
                 if name == plain.name:
                     t, _ = plain.eval_pass(batches)
                 else:
@@ -594,9 +606,9 @@ def throughput(variants: list[Variant], xs, ys, batches: list[int], args) -> dic
     for B in batches:
         res = {v.name: [] for v in variants}
         for r in range(args.warmup + args.repeats):
-            idx = [(r * B + j) % xs.shape[0] for j in range(B)]
+            idx = window_indices(r * B, B, xs.shape[0])
             x, y = xs[idx].to(variants[0].device), ys[idx].to(variants[0].device)
-            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            order = rotated(variants, r)
             for v in order:
                 wall, _, _ = timed(lambda v=v: v.train_step(x, y, args.seed + r), v.sync)
                 if r >= args.warmup:
@@ -628,9 +640,7 @@ def mapping_floor(table: torch.Tensor, M: int, repeats: int, lr: float) -> dict:
     sync = torch.cuda.synchronize if table.device.type == "cuda" else (lambda: None)
     times = {name: defaultdict(list) for name in impls}
     for r in range(repeats + 1):
-        names = list(impls)
-        names = names[r % len(names):] + names[:r % len(names)]
-        for name in names:
+        for name in rotated(list(impls), r):
             layer, opt, forward = impls[name]
             opt.zero_grad(set_to_none=True)
             f, _, out = timed(forward, sync)

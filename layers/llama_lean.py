@@ -7,8 +7,8 @@ although only its keys and values are kept, and runs every product through MKL a
 element-wise step as its own pass. :class:`LeanLlama` runs the same layers from the model's own
 weights, norms' epsilons and rotary embedding, and changes only how they are computed:
 
-- grouped-query attention without repeated keys/values: the g query heads of a key/value head
-  are stacked into one (L * g)-row product, with one additive causal mask shared by the batch;
+- grouped-query attention without repeated keys/values: SDPA's grouped-query kernel
+  (``enable_gqa``) with one boolean causal mask per shape, shared by the batch and kept;
 - keys and values are plain per-layer tensors (B, kv_heads, S, head_dim), a batch-1 prefix's
   expanded along the batch only when concatenated;
 - a keys/values pass (:meth:`LeanLlama.keys_values`) stops after the last layer's keys and
@@ -122,7 +122,7 @@ class TokenProjections:
                               for proj in (attn.q_proj, attn.k_proj, attn.v_proj)], dim=-1)
             self._slot[new] = torch.arange(len(self._rows), len(self._rows) + len(new),
                                            device=ids.device)
-            self._rows = torch.cat([self._rows.to(rows.dtype), rows]) if len(self._rows) else rows
+            self._rows = torch.cat([self._rows, rows]) if len(self._rows) else rows
             slots = self._slot[flat]
         return self._rows[slots].view(*ids.shape, -1)
 

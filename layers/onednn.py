@@ -77,7 +77,7 @@ class WeightPacks:
 
     def __init__(self, budget: int = 512 * 2**20):
         self.budget = budget
-        self._packs: dict[tuple, tuple[tuple, torch.Tensor]] = {}
+        self._packs: dict[tuple, tuple[tuple, torch.Tensor, int]] = {}  # stamp, packed, bytes
         self._bytes = 0
 
     def __getstate__(self) -> dict:
@@ -99,10 +99,10 @@ class WeightPacks:
         entry = self._packs.get(key)
         if entry is not None and entry[0] == stamp:
             return entry[1]
-        size = weight.numel() * weight.element_size()
-        if entry is not None:
+        if entry is not None:  # stale: its weight changed
             del self._packs[key]
-            self._bytes -= size
+            self._bytes -= entry[2]
+        size = weight.numel() * weight.element_size()
         plain = weight.detach().t().contiguous() if transposed else weight.detach()
         if self._bytes + size > self.budget:
             return plain
@@ -110,7 +110,7 @@ class WeightPacks:
             packed = torch.ops.mkldnn._reorder_linear_weight(plain)
         except (AttributeError, RuntimeError):
             return plain
-        self._packs[key] = (stamp, packed)
+        self._packs[key] = (stamp, packed, size)
         self._bytes += size
         return packed
 
