@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--batch_size", type=int, default=32, help="training batch size per process")
     add("--eval_batch_size", type=int, default=8, help="evaluation batch size per process")
     add("--patience", type=int, default=10, help="early-stopping patience")
+    add("--test_every_epoch", type=int, default=1, choices=[0, 1],
+        help="1: score the test split every epoch for the log, like the reference (the final test "
+             "then reuses the best epoch's pass); 0: only the final test")
     add("--learning_rate", type=float, default=0.0001, help="learning rate")
     add("--des", default="test", help="experiment description, part of the setting string")
     add("--loss", default="MSE", help="MSE | MAE | SMAPE (M4)")

@@ -12,10 +12,12 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from exp.progress import progress_bar
 from exp.results import ResultWriter
 from exp.tasks import evaluate_long_term, evaluate_m4, get_task
 from models import get_model_class, model_attr
@@ -144,6 +146,29 @@ def distributed_info(acc, model) -> dict:
     return info
 
 
+@dataclass
+class BestTest:
+    """The test pass of the best epoch so far and the digest of the weights it was made with."""
+
+    epoch: int
+    digest: str
+    result: object | None  # an exp.tasks.Evaluation, None when no test pass ran that epoch
+
+
+def weights_digest(model) -> str:
+    """SHA-256 over the trainable tensors (names, shapes, bytes): equal digests, equal weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            t = p.detach().float().cpu().contiguous()
+            h.update(name.encode())
+            h.update(str(tuple(t.shape)).encode())
+            h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
 class Trainer:
     """Train with early stopping, reload the best weights, test once, write the results."""
 
@@ -166,6 +191,7 @@ class Trainer:
         self.schedule_note = "none (nothing to train)"
         self.dist_info = distributed_info(accelerator, None)
         self.backbone_checksum: dict = {}
+        self.best_test: BestTest | None = None  # the best epoch's test pass, reused by test()
 
     # ------------------------------------------------------------------ helpers
     def log(self, msg: str) -> None:
@@ -181,10 +207,10 @@ class Trainer:
             naive2 = getattr(dataset, "naive2", None) if flag == "test" else None
             return evaluate_m4(self.task, model, dataset, self.acc, full,
                                full_history=model_attr(self.args.model, "full_history", False),
-                               naive2=naive2)
+                               naive2=naive2, desc=flag)
         dataset, loader = loaders[flag]
         return evaluate_long_term(self.task, model, loader, dataset, self.acc,
-                                  self._plain_criterion, full)
+                                  self._plain_criterion, full, desc=flag)
 
     def _plain_criterion(self, pred, true):
         return self.criterion(pred, true) if self.task.name != "short_term_forecast" else None
@@ -231,17 +257,20 @@ class Trainer:
             t0 = time.time()
             train_loss = self._train_epoch(model, optimizer, train_loader, lr_ctrl, epoch)
             vali = self._evaluate(model, "val", False, loaders)
-            test = self._evaluate(model, "test", False, loaders)
+            # the full pass (metrics and arrays): the final test reuses it if this epoch is the best
+            test = self._evaluate(model, "test", True, loaders) if args.test_every_epoch else None
             improved = early.step(vali.loss)
             row = {"epoch": epoch + 1, "train_loss": train_loss, "vali_loss": vali.loss,
-                   "test_loss": test.loss, "lr": lr_ctrl.current_lr, "seconds": time.time() - t0,
-                   "best": bool(improved)}
+                   "test_loss": test.loss if test else None, "lr": lr_ctrl.current_lr,
+                   "seconds": time.time() - t0, "best": bool(improved)}
             self.history.append(row)
+            test_text = f" test {test.loss:.7f}" if test else ""
             self.log(f"Epoch {epoch + 1} | {row['seconds']:.1f}s | train {train_loss:.7f} "
-                     f"vali {vali.loss:.7f} test {test.loss:.7f} | lr {row['lr']:.3g}"
+                     f"vali {vali.loss:.7f}{test_text} | lr {row['lr']:.3g}"
                      + (" | best, saved" if improved else f" | no improvement {early.counter}/{args.patience}"))
             if improved:
                 self._save_best(model, epoch + 1)
+                self.best_test = BestTest(epoch + 1, weights_digest(self.acc.unwrap_model(model)), test)
             lr_ctrl.on_epoch_end(epoch + 1)
             self._save_state(model, optimizer, lr_ctrl, early, epoch + 1)
             if early.early_stop:
@@ -252,16 +281,12 @@ class Trainer:
         self.backbone_checksum["after"] = backbone_checksum(self.model)
 
     def _train_epoch(self, model, optimizer, loader, lr_ctrl, epoch: int) -> float:
-        from tqdm import tqdm
-
         acc, args = self.acc, self.args
         model.train()
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         total, count = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.train_epochs}", leave=False,
-                   disable=not acc.is_local_main_process, dynamic_ncols=True,
-                   mininterval=0.5 if sys.stderr.isatty() else 30)
+        bar = progress_bar(acc, f"epoch {epoch + 1}/{args.train_epochs}", unit="step", iterable=loader)
         for step, batch in enumerate(bar):
             with acc.accumulate(model):
                 out, true, kw = self.task.forward(model, batch, acc.device)
@@ -345,6 +370,21 @@ class Trainer:
         return int(state["epoch"])
 
     # ------------------------------------------------------------------ testing
+    def _reused_test(self, best_epoch: int | None):
+        """The best epoch's full test pass, when it was made with the weights just reloaded.
+
+        Same weights, same loader, same model: the pass would give the same numbers. A run resumed
+        after its best epoch has no such pass (it was not kept), and any mismatch of the epoch or
+        of the weights' digest (e.g. a checkpoint replaced on disk) runs the test again.
+        """
+        kept = self.best_test
+        if kept is None or kept.result is None or kept.epoch != best_epoch:
+            return None
+        if kept.digest != weights_digest(self.model):
+            self.log("final test: the reloaded weights differ from the best epoch's; testing again")
+            return None
+        return kept.result
+
     def test(self, t_start: float) -> dict:
         args, acc = self.args, self.acc
         if self.needs_training:
@@ -357,10 +397,14 @@ class Trainer:
         if self.needs_training:  # autocast for mixed precision, no DDP wrapper for inference
             model = acc.prepare_model(model, evaluation_mode=True)
         loaders = self._loaders(("test",))
-        if self.task.name == "long_term_forecast":
-            ds, ld = loaders["test"]
-            loaders["test"] = (ds, acc.prepare(ld))
-        result = self._evaluate(model, "test", True, loaders)
+        result = self._reused_test(best_epoch)
+        if result is None:
+            if self.task.name == "long_term_forecast":
+                ds, ld = loaders["test"]
+                loaders["test"] = (ds, acc.prepare(ld))
+            result = self._evaluate(model, "test", True, loaders)
+        else:
+            self.log(f"final test: the pass of epoch {best_epoch} (made with these weights) is reused")
         info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - t_start,
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,

@@ -113,18 +113,21 @@ def _channel_scales(dataset, pred: np.ndarray) -> np.ndarray:
 
 
 def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, criterion,
-                       full: bool) -> Evaluation:
+                       full: bool, desc: str = "eval") -> Evaluation:
     """Forecast a whole split; loss over every sample; with ``full`` also metrics and arrays."""
+    from exp.progress import progress_bar
     from utils.metrics import metric
 
     model.eval()
     preds, trues, inputs = [], [], []
-    with torch.no_grad():
+    bar = progress_bar(accelerator, desc, total=len(dataset), unit="win")
+    with torch.no_grad(), bar:
         for batch in loader:
             out, true, _ = task.forward(model, batch, accelerator.device)
             p, t = _gather_arrays(accelerator, out, true)
             preds.append(p)
             trues.append(t)
+            bar.update(min(len(p), bar.total - bar.n))
             if full and len(inputs) < 4:
                 x = accelerator.gather_for_metrics(batch[0].contiguous().to(accelerator.device))
                 inputs.append(x.float().cpu().numpy())
@@ -142,7 +145,8 @@ def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, 
                       inputs=np.concatenate(inputs) if inputs else None)
 
 
-def m4_forecast(model, dataset, accelerator, args, full_history: bool) -> np.ndarray:
+def m4_forecast(model, dataset, accelerator, args, full_history: bool,
+                desc: str = "eval") -> np.ndarray:
     """Forecast every series' last window: (S, H), sharded over processes and gathered.
 
     Statistical models (``full_history``) see float64 histories: their forecasts must equal
@@ -156,10 +160,14 @@ def m4_forecast(model, dataset, accelerator, args, full_history: bool) -> np.nda
     mask = torch.as_tensor(np.asarray(mask), dtype=dtype).unsqueeze(-1)
     idx = list(range(len(x)))
     chunks: list[tuple[int, np.ndarray]] = []
+    from exp.progress import progress_bar
+
     model.eval()
-    with torch.no_grad(), accelerator.split_between_processes(idx) as mine:
+    bar = progress_bar(accelerator, desc, total=len(idx), unit="series")
+    with torch.no_grad(), accelerator.split_between_processes(idx) as mine, bar:
         bs = args.eval_batch_size
         for s in range(0, len(mine), bs):
+            bar.update(min(len(mine[s:s + bs]) * accelerator.num_processes, bar.total - bar.n))
             ids = mine[s:s + bs]
             xb = x[ids].to(accelerator.device)
             dec = torch.cat([xb[:, -args.label_len:, :],
@@ -173,12 +181,13 @@ def m4_forecast(model, dataset, accelerator, args, full_history: bool) -> np.nda
 
 
 def evaluate_m4(task: ShortTermTask, model, dataset, accelerator, full: bool,
-                full_history: bool = False, naive2: np.ndarray | None = None) -> Evaluation:
+                full_history: bool = False, naive2: np.ndarray | None = None,
+                desc: str = "eval") -> Evaluation:
     """Score the last-window forecasts of one M4 pattern: sMAPE (the loss), MASE, OWA."""
     from utils.m4_summary import m4_scores
 
     args = task.args
-    pred = m4_forecast(model, dataset, accelerator, args, full_history)
+    pred = m4_forecast(model, dataset, accelerator, args, full_history, desc)
     true = np.asarray(dataset.targets, dtype=np.float64)
     p = args.seasonal_patterns
     scores = m4_scores({p: pred}, {p: true}, {p: dataset.history},

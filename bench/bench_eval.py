@@ -1,0 +1,161 @@
+"""What a Time-LLM run costs per epoch, and which evaluation batch size is fastest.
+
+    python -m bench.bench_eval --depths 1 2 4 --eval_batch_sizes 8 32 64 128 --threads 2
+
+For each backbone depth it builds the fast-path model (real SmolLM2, paper recipe at L=512:
+d_model 32, d_ff 128, 1000 prototypes), times a training step at ``--batch_size`` on real ETTh1
+training windows and the evaluation forward (no grad, prototypes cached as in a real pass) at
+each evaluation batch size on real validation windows, and prints windows/s, the FLOP floor of
+an evaluation window (the backbone's products over the per-window tokens, the reprogramming
+attention and the head, at the measured GEMM rate of this machine) and the estimated minutes of
+one epoch of the 10% few-shot ETTh1 protocol (``--train_samples`` training and ``--eval_samples``
+validation windows; add one more pass when the test split is scored every epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from bench.bench_timellm import Variant, load_windows, model_configs
+
+FEWSHOT10_TRAIN = 5019   # ETTh1, L=512, H=96, 10%: 717 windows x 7 channels
+ETTH1_EVAL = 19495       # ETTh1, L=512, H=96: validation (and test) windows x 7 channels
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--llm_model", default="SmolLM2")
+    p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 4],
+                   help="backbone depths (--llm_layers values) to measure")
+    p.add_argument("--eval_batch_sizes", type=int, nargs="+", default=[8, 32, 64, 128])
+    p.add_argument("--batch_size", type=int, default=24, help="training batch size")
+    p.add_argument("--seq_len", type=int, default=512)
+    p.add_argument("--pred_len", type=int, default=96)
+    p.add_argument("--d_model", type=int, default=32)
+    p.add_argument("--d_ff", type=int, default=128)
+    p.add_argument("--n_heads", type=int, default=8)
+    p.add_argument("--num_tokens", type=int, default=1000)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--learning_rate", type=float, default=4e-4)
+    p.add_argument("--seed", type=int, default=2021)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--windows", type=int, default=256, help="evaluation windows timed per batch size")
+    p.add_argument("--train_steps", type=int, default=4, help="timed training steps (after 1 warm-up)")
+    p.add_argument("--train_samples", type=int, default=FEWSHOT10_TRAIN)
+    p.add_argument("--eval_samples", type=int, default=ETTH1_EVAL)
+    return p.parse_args(argv)
+
+
+def gemm_rate(n: int = 1024, repeats: int = 5) -> float:
+    """Measured fp32 GEMM rate of this machine (FLOP/s) on an n x n x n product."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / min(times)
+
+
+def eval_flops(model, prompt_tokens: float) -> float:
+    """FLOPs of one evaluation window, counting only what must be computed per window:
+    the backbone's projections over its patch and non-shared prompt tokens, the reprogramming
+    attention of the patches over the cached prototypes (scores and values), and the head."""
+    cfg = model.llm_model.config
+    d, inter = cfg.hidden_size, getattr(cfg, "intermediate_size", 4 * cfg.hidden_size)
+    heads = cfg.num_attention_heads
+    kv = getattr(cfg, "num_key_value_heads", heads) * (d // heads)
+    layer = 2 * (d * d * 2 + d * kv * 2 + 3 * d * inter)     # q, o, k, v, gate/up/down
+    layers = len(getattr(model.llm_model, "layers", [])) or cfg.num_hidden_layers
+    P = model.patch_nums
+    rep = model.reprogramming_layer
+    H, E = rep.n_heads, model.d_ff
+    S = model.num_tokens
+    d_model = rep.query_projection.in_features
+    reprogram = 2 * P * H * S * (d_model + 1 + E) + 2 * P * H * E * model.d_llm
+    head = 2 * P * model.d_ff * model.pred_len
+    return layers * layer * (P + prompt_tokens) + reprogram + head
+
+
+def per_window_prompt_tokens(model, x: torch.Tensor) -> float:
+    """Mean prompt tokens per window that are not the run-wide shared prefix."""
+    from models.TimeLLM import Model  # noqa: F401  (the model is built; only its helpers run)
+
+    xn = model.normalize_layers(x, "norm")
+    B, T, N = xn.shape
+    ids = model.prompt_ids(xn.permute(0, 2, 1).reshape(B * N, T, 1))
+    pad = model.tokenizer.pad_token_id
+    lengths = (ids != pad).sum(1).float()
+    first = ids[0]
+    shared = 0
+    for j in range(ids.shape[1]):
+        if not bool((ids[:, j] == first[j]).all()):
+            break
+        shared += 1
+    return float(lengths.mean()) - shared
+
+
+def measure(args, layers: int, xs, ys, vx) -> dict:
+    args.llm_layers = layers
+    v = Variant(f"fast x{layers}", args, True, "cpu")
+    model = v.model
+    B = args.batch_size
+    v.train_step(xs[:B], ys[:B], seed=0)
+    train = []
+    for i in range(args.train_steps):
+        sl = slice((i + 1) * B, (i + 2) * B)
+        t0 = time.perf_counter()
+        v.train_step(xs[sl], ys[sl], seed=i + 1)
+        train.append(time.perf_counter() - t0)
+    rates = {}
+    for eb in args.eval_batch_sizes:
+        batches = [vx[s:s + eb] for s in range(0, args.windows, eb)]
+        times, _ = v.eval_pass(batches[:1] + batches)   # the first computes the prototypes
+        rates[eb] = sum(len(b) for b in batches) / sum(times[1:])
+    with torch.no_grad():
+        prompt = per_window_prompt_tokens(model, vx[:64])
+    return {"layers": layers, "train_step": statistics.median(train), "rates": rates,
+            "flops": eval_flops(model, prompt), "prompt_tokens": prompt}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.llm_layers = args.depths[0]
+    torch.set_num_threads(args.threads)
+    xs, ys = load_windows(args, n=args.batch_size * (args.train_steps + 1))
+    val = _val_windows(args, args.windows)
+    rate = gemm_rate()
+    print(f"threads {args.threads}; fp32 GEMM rate {rate / 1e9:.0f} GFLOP/s (1024^3)")
+    print(f"training batch {args.batch_size}; {args.train_samples} training and {args.eval_samples} "
+          "evaluation windows per epoch (10% few-shot ETTh1, L=512, H=96)\n")
+    sizes = args.eval_batch_sizes
+    print("| llm_layers | train s/step | " + " | ".join(f"eval b{b} win/s" for b in sizes)
+          + " | floor win/s | per-window prompt tokens | epoch min (val only) | epoch min (val+test) |")
+    print("|---" * (6 + len(sizes)) + "|")
+    for layers in args.depths:
+        r = measure(args, layers, xs, ys, val)
+        best = max(r["rates"].values())
+        train_min = r["train_step"] * args.train_samples / args.batch_size / 60
+        eval_min = args.eval_samples / best / 60
+        print(f"| {layers} | {r['train_step']:.3f} | "
+              + " | ".join(f"{r['rates'][b]:.1f}" for b in sizes)
+              + f" | {rate / r['flops']:.0f} | {r['prompt_tokens']:.0f} | {train_min + eval_min:.1f} "
+              f"| {train_min + 2 * eval_min:.1f} |", flush=True)
+    return 0
+
+
+def _val_windows(args, n: int) -> torch.Tensor:
+    """The first ``n`` validation windows of ETTh1 (channel-independent), x (n, T, 1)."""
+    from data_provider.data_factory import build_dataset
+
+    dataset = build_dataset(model_configs(args, True), "val")
+    step = max(1, len(dataset) // n)
+    return torch.stack([torch.from_numpy(dataset[i][0]) for i in range(0, step * n, step)])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
