@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--mapping_vocab", type=int, default=0,
         help="NOT exact, opt-in: map only the K lowest token ids to prototypes (0: full vocabulary)")
     add("--ablation", default="none",
-        help="none | no_llm | attention_layer | random_llm | no_prompt | no_reprogramming")
+        help="none | no_llm | attention_layer | llm2attn | random_llm | no_prompt | no_reprogramming "
+             "(docs/ABLATIONS.md)")
 
     # adapters (peft)
     add("--peft", default="none", help="none | lora: LoRA adapters on the backbone (peft)")
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--use_deepspeed", type=int, default=0, help="1: DeepSpeed ZeRO-2 from --deepspeed_config")
     add("--deepspeed_config", default="ds_config_zero2.json", help="DeepSpeed config file")
     add("--results_dir", default="./results", help="where metrics, forecasts and plots go")
+    add("--report_to", default="none",
+        help="none | tensorboard: per-step loss and lr, per-epoch losses and the test metrics, "
+             "through Accelerate's trackers, in <results_dir>/<setting>/tensorboard/")
     add("--overwrite", action="store_true", help="allow replacing an existing results folder")
     add("--resume", action="store_true", help="continue an interrupted run from its last state")
     return p

@@ -19,6 +19,7 @@ import torch
 
 from exp.progress import progress_bar
 from exp.results import ResultWriter
+from exp.tracking import RunTracker, accelerator_kwargs
 from exp.tasks import evaluate_long_term, evaluate_m4, get_task
 from models import get_model_class, model_attr
 from utils.checkpoint import (apply_checkpoint, atomic_save, load_checkpoint, make_checkpoint,
@@ -125,7 +126,7 @@ def build_accelerator(args):
     return Accelerator(mixed_precision=mixed_precision(args), cpu=cpu,
                        gradient_accumulation_steps=args.grad_accum,
                        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-                       **kwargs)
+                       **accelerator_kwargs(args), **kwargs)
 
 
 def backbone_checksum(model) -> float | None:
@@ -192,6 +193,7 @@ class Trainer:
         self.dist_info = distributed_info(accelerator, None)
         self.backbone_checksum: dict = {}
         self.best_test: BestTest | None = None  # the best epoch's test pass, reused by test()
+        self.tracker = RunTracker(accelerator, args, self.results.folder)
 
     # ------------------------------------------------------------------ helpers
     def log(self, msg: str) -> None:
@@ -264,6 +266,7 @@ class Trainer:
                    "test_loss": test.loss if test else None, "lr": lr_ctrl.current_lr,
                    "seconds": time.time() - t0, "best": bool(improved)}
             self.history.append(row)
+            self.tracker.epoch(row)
             test_text = f" test {test.loss:.7f}" if test else ""
             self.log(f"Epoch {epoch + 1} | {row['seconds']:.1f}s | train {train_loss:.7f} "
                      f"vali {vali.loss:.7f}{test_text} | lr {row['lr']:.3g}"
@@ -303,10 +306,12 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
             if acc.sync_gradients:
                 lr_ctrl.on_batch_end()
-            total += loss.item()
+            value = loss.item()
+            total += value
             count += 1
+            self.tracker.step(value, lr_ctrl.current_lr)
             if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_ctrl.current_lr:.2e}", refresh=False)
+                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr_ctrl.current_lr:.2e}", refresh=False)
         return total / max(count, 1)
 
     def _save_best(self, model, epoch: int) -> None:
@@ -412,6 +417,7 @@ class Trainer:
                 "checkpoint": str(self.best_path) if self.needs_training else None}
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])
+        self.tracker.finish(result.metrics)
         acc.wait_for_everyone()
         return result.metrics
 

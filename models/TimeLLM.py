@@ -66,7 +66,8 @@ class Model(nn.Module):
     reference_lr_quirk = True
     # what runs where the LLM sits, per ablation llm kind (models/ablations.py)
     _MIDDLE = {"pretrained": "_run_llm", "random": "_run_llm",
-               "attention_layer": "_run_attention_layer", "none": "_run_nothing"}
+               "attention_layer": "_run_attention_layer", "self_attention": "_run_self_attention",
+               "none": "_run_nothing"}
 
     def __init__(self, configs):
         super().__init__()
@@ -119,6 +120,10 @@ class Model(nn.Module):
             self.attention_layer = nn.TransformerEncoderLayer(
                 d_model=self.d_llm, nhead=int(self.llm_model.config.num_attention_heads),
                 dim_feedforward=4 * self.d_llm, dropout=configs.dropout, activation="gelu",
+                batch_first=True)
+        if self.ablation.llm == "self_attention":
+            self.self_attention = nn.MultiheadAttention(
+                self.d_llm, int(self.llm_model.config.num_attention_heads), dropout=configs.dropout,
                 batch_first=True)
 
         self.patch_nums = patch_count(configs.seq_len, self.patch_len, self.stride)
@@ -302,6 +307,18 @@ class Model(nn.Module):
             if prompt_ids is not None:
                 inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
             return self.attention_layer(inputs)
+
+    def _run_self_attention(self, tokens: torch.Tensor,
+                            prompt_ids: torch.Tensor | None) -> torch.Tensor:
+        """Ablation (LLM2Attn): one trainable multi-head self-attention over [prompt ; tokens],
+        (B*N, S + P, D) -> (B*N, S + P, D): softmax(Q K^T / sqrt(D / heads)) V, then the output
+        projection; no feed-forward, norm or residual."""
+        dtype = self.self_attention.in_proj_weight.dtype
+        with record_function("timellm.llm"):
+            inputs = tokens.to(dtype)
+            if prompt_ids is not None:
+                inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
+            return self.self_attention(inputs, inputs, inputs, need_weights=False)[0]
 
     @staticmethod
     def _run_nothing(tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:

@@ -3,6 +3,9 @@
 Each entry says what sits where the frozen LLM was (``llm``), whether the prompt is prepended
 (``prompt``) and whether patches are reprogrammed onto text prototypes (``reprogramming``).
 ``models/TimeLLM.py`` builds the model from these fields; adding an ablation is adding a row.
+Each one changes one part of Time-LLM and keeps the rest; ``docs/ABLATIONS.md`` gives their
+sources and how they differ from the ablations of Tan et al. (NeurIPS 2024), which also drop
+the prompt and the reprogramming.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 
 from utils.errors import unknown_name
 
-LLM_KINDS = ("pretrained", "random", "attention_layer", "none")
+LLM_KINDS = ("pretrained", "random", "attention_layer", "self_attention", "none")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,10 @@ ABLATIONS: dict[str, Ablation] = {a.name: a for a in (
              "no LLM: the first d_ff channels of the reprogrammed patches go straight to the head"),
     Ablation("attention_layer", "attention_layer", True, True,
              "one randomly initialised, trainable Transformer encoder layer of width llm_dim "
-             "replaces the LLM"),
+             "replaces the LLM (Tan et al.'s LLM2Trsf)"),
+    Ablation("llm2attn", "self_attention", True, True,
+             "one randomly initialised, trainable multi-head self-attention layer of width llm_dim "
+             "(no feed-forward, norm or residual) replaces the LLM (Tan et al.'s LLM2Attn)"),
     Ablation("random_llm", "random", True, True,
              "the backbone's architecture with random (seeded) weights, frozen"),
     Ablation("no_prompt", "pretrained", False, True, "no prompt prefix"),

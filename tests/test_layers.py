@@ -189,8 +189,8 @@ def test_description_default_and_prompt_bank(monkeypatch):
 
 
 def test_ablation_registry():
-    assert set(ABLATIONS) == {"none", "no_llm", "attention_layer", "random_llm", "no_prompt",
-                              "no_reprogramming"}
+    assert set(ABLATIONS) == {"none", "no_llm", "attention_layer", "llm2attn", "random_llm",
+                              "no_prompt", "no_reprogramming"}
     assert get_ablation(None).name == "none"
     with pytest.raises(ConfigError, match="unknown ablation 'nope'; valid: attention_layer"):
         get_ablation("nope")

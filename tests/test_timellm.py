@@ -231,6 +231,7 @@ ABLATION_TRAINABLE = {
     "none": TRAINED,
     "no_llm": TRAINED,
     "attention_layer": TRAINED + ("attention_layer.",),
+    "llm2attn": TRAINED + ("self_attention.",),
     "random_llm": TRAINED,
     "no_prompt": TRAINED,
     "no_reprogramming": ("patch_embedding.", "patch_projection.", "output_projection."),
@@ -252,6 +253,24 @@ def test_ablations_run_and_train_the_right_parts(tiny_dirs, ablation):
     assert all(p.grad is not None for n, p in model.named_parameters() if n in trainable)
     assert hasattr(model, "mapping_layer") == (ablation != "no_reprogramming")
     assert model.identity()["ablation"] == ablation
+
+
+def test_llm2attn_is_one_self_attention_over_prompt_and_patches(tiny_dirs):
+    model = _model(tiny_dirs, "LLAMA", ablation="llm2attn").eval()
+    attn = model.self_attention
+    D, H = model.d_llm, attn.num_heads
+    assert sum(p.numel() for p in attn.parameters()) == 4 * D * D + 4 * D  # q, k, v, out: no FFN
+    seen = {}
+    attn.register_forward_hook(lambda m, i, o: seen.update(x=i[0], y=o[0]))
+    with torch.no_grad():
+        model(_batch(B=2), None, None, None)
+        x = seen["x"]                                             # [prompt ; patches]
+        assert x.shape[1] > model.patch_nums                      # the prompt is in front
+        q, k, v = (x @ w.T + b for w, b in zip(attn.in_proj_weight.chunk(3), attn.in_proj_bias.chunk(3)))
+        split = lambda t: t.view(*t.shape[:2], H, D // H).transpose(1, 2)
+        a = torch.softmax(split(q) @ split(k).transpose(-1, -2) / (D // H) ** 0.5, dim=-1)
+        by_hand = attn.out_proj((a @ split(v)).transpose(1, 2).reshape(x.shape))
+    assert torch.allclose(seen["y"], by_hand, atol=1e-5)
 
 
 def test_random_llm_is_random_and_reproducible(tiny_dirs):
