@@ -8,6 +8,7 @@
 # default no) choose the launch; batch sizes are per process, so the recipe is reproduced with
 # one process. Extra arguments are passed on to run_main.py (e.g. --train_epochs 1).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/threads.sh"
 seq_len=336
 label_len=48
 batch=32

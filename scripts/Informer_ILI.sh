@@ -9,6 +9,7 @@
 # default no) choose the launch; batch sizes are per process, so the recipe is reproduced with
 # one process. Extra arguments are passed on to run_main.py (e.g. --train_epochs 1).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/threads.sh"
 seq_len=36
 label_len=18
 factor=3

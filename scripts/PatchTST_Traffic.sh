@@ -8,6 +8,7 @@
 # default no) choose the launch; batch sizes are per process, so the recipe is reproduced with
 # one process. Extra arguments are passed on to run_main.py (e.g. --train_epochs 1).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/threads.sh"
 # PatchTST/42: L=336 (42 patches); PatchTST/64: VARIANT=64 gives L=512 (64 patches)
 case "${VARIANT:-42}" in
   42) seq_len=336 ;;

@@ -19,6 +19,7 @@
 # Run from the repository root; extra arguments go to run_main.py on every horizon and win over
 # the values here (e.g. --train_epochs 1, --results_dir DIR, --llm_path FOLDER, --test_data ETTh2).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/threads.sh"
 percent="${PERCENT:-100}"
 tag=""
 if [ "$percent" != 100 ]; then tag="_p${percent}"; fi

@@ -21,6 +21,7 @@
 # Run from the repository root with the M4 files under dataset/m4/ (python -m data_provider.fetch
 # --datasets m4); extra arguments go to run_main.py on every pattern.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/threads.sh"
 for pattern in ${PATTERNS:-Yearly Quarterly Monthly Weekly Daily Hourly}; do
   accelerate launch --num_processes "${NUM_PROCESSES:-1}" \
     --mixed_precision "${MIXED_PRECISION:-no}" run_main.py \
