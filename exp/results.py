@@ -41,6 +41,21 @@ def _jsonable(obj):
     return str(obj)
 
 
+def source_commit() -> str | None:
+    """The git commit of the code that ran (``+dirty`` when tracked files were modified), or None
+    outside a git checkout. Recorded in metrics.json so that every reported figure names its code."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=root, timeout=10).returncode
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
 def _atomic_npy(array: np.ndarray, path: Path) -> None:
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, array)
@@ -65,7 +80,7 @@ class ResultWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         metrics = dict(result.metrics)
         payload = {"metrics": metrics, **info, "args": vars(self.args),
-                   "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+                   "commit": source_commit(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         if result.pred is not None:
             saved = self._save_arrays(result.pred, result.true)
             payload["saved_samples"] = saved

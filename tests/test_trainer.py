@@ -268,3 +268,70 @@ def test_gradient_accumulation_matches_the_larger_batch(tmp_path, data_root):
     a, b = only_metrics(tmp_path / "a"), only_metrics(tmp_path / "b")
     assert b["metrics"]["mse"] == pytest.approx(a["metrics"]["mse"], rel=1e-5)
     assert b["history"][-1]["vali_loss"] == pytest.approx(a["history"][-1]["vali_loss"], rel=1e-5)
+
+
+# --------------------------------------------------------------------------- evaluation passes
+
+
+def test_final_test_reuses_the_best_epochs_pass_with_the_same_figures(dlinear_run, tmp_path):
+    """With a test pass every epoch, the final test is the best epoch's pass (logged as reused);
+    without (--test_every_epoch 0) the final test runs on the reloaded weights: same figures."""
+    _, proc, m = dlinear_run
+    assert "is reused" in proc.stdout
+    run_main(["--model_id", "e2e", *DLINEAR, "--test_every_epoch", "0"], tmp_path)
+    once = only_metrics(tmp_path)
+    assert [r["vali_loss"] for r in once["history"]] == [r["vali_loss"] for r in m["history"]]
+    assert all(r["test_loss"] is None for r in once["history"])
+    assert once["best_epoch"] == m["best_epoch"]
+    for k in ("mse", "mae", "mse_original", "mae_original", "n_samples"):
+        assert once["metrics"][k] == pytest.approx(m["metrics"][k], rel=1e-6, abs=1e-7), k
+    src = dlinear_run[0] / "results" / m["setting"]
+    res = tmp_path / "results" / once["setting"]
+    assert np.allclose(np.load(res / "pred.npy"), np.load(src / "pred.npy"), atol=1e-6)
+
+
+def test_evaluation_passes_show_progress(dlinear_run):
+    _, proc, _ = dlinear_run
+    assert "val:" in proc.stderr and "test:" in proc.stderr and "win" in proc.stderr
+
+
+def test_a_changed_checkpoint_is_tested_again(args_from):
+    """The reuse is refused when the reloaded weights are not the ones the kept pass used."""
+    import torch
+
+    from exp.exp_main import BestTest, Trainer, weights_digest
+
+    model = torch.nn.Linear(3, 2)
+    trainer = Trainer.__new__(Trainer)
+    trainer.model = model
+    trainer.acc = type("Acc", (), {"is_main_process": False})()
+    kept = object()
+    trainer.best_test = BestTest(2, weights_digest(model), kept)
+    assert trainer._reused_test(2) is kept
+    assert trainer._reused_test(3) is None          # another epoch was reloaded
+    with torch.no_grad():
+        model.weight[0, 0] += 1e-6
+    assert trainer._reused_test(2) is None          # same epoch, other weights
+
+
+def test_tensorboard_events_hold_the_run(tmp_path, data_root):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_main(["--model_id", "tb", *DLINEAR, "--report_to", "tensorboard", "--train_epochs", "2"], tmp_path)
+    m = only_metrics(tmp_path)
+    events = EventAccumulator(str(tmp_path / "results" / m["setting"] / "tensorboard"))
+    events.Reload()
+    vali = [(e.step, e.value) for e in events.Scalars("epoch/vali_loss")]
+    assert vali == [(r["epoch"], pytest.approx(r["vali_loss"], rel=1e-6)) for r in m["history"]]
+    steps = events.Scalars("train/loss")
+    assert [e.step for e in steps] == list(range(1, len(steps) + 1))
+    per_epoch = len(steps) // len(m["history"])
+    first_epoch = np.mean([e.value for e in steps[:per_epoch]])
+    assert first_epoch == pytest.approx(m["history"][0]["train_loss"], rel=1e-5)
+    assert events.Scalars("test/mse")[0].value == pytest.approx(m["metrics"]["mse"], rel=1e-6)
+
+
+def test_unknown_tracker_is_one_line(tmp_path, data_root):
+    proc = run_main(["--model_id", "tb", *DLINEAR, "--report_to", "wandb2"], tmp_path, check=False)
+    assert proc.returncode == 2 and "unknown report_to 'wandb2'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -584,7 +584,51 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def results_main(argv: list[str]) -> int:
+    """``python -m utils.report [collect SRC... --table T | check | render]`` over docs/results."""
+    from utils.report_results import readme_block, render, replace_block
+    from utils.results_table import RESULTS, check, collect
+
+    p = argparse.ArgumentParser(prog="python -m utils.report",
+                                description="the project's results table (docs/results/runs.csv)")
+    p.add_argument("command", nargs="?", default="render", choices=["render", "collect", "check"])
+    p.add_argument("sources", nargs="*", help="collect: folders holding finished runs' metrics.json")
+    p.add_argument("--table", default=None, help="collect: the table the runs belong to (e.g. fewshot10)")
+    p.add_argument("--commit", default=None, help="collect: commit of runs whose metrics.json has none")
+    p.add_argument("--dest", default=str(RESULTS), help="results data folder (default docs/results)")
+    a = p.parse_args(argv)
+    dest = Path(a.dest)
+    try:
+        if a.command == "collect":
+            if not a.sources or not a.table:
+                raise UserError("collect needs the runs' folders and --table NAME (e.g. --table fewshot10)")
+            for row in collect([Path(s) for s in a.sources], a.table, dest, a.commit):
+                print(f"collected {row['model']} {row['ablation']} H={row['pred_len']} seed {row['seed']}: "
+                      f"mse {row['mse']:.4f} mae {row['mae']:.4f}")
+        elif a.command == "check":
+            problems = check(dest)
+            for line in problems:
+                print(f"error: {line}", file=sys.stderr)
+            if problems:
+                return 2
+            print(f"{dest / 'runs.csv'}: every row matches its run's metrics.json")
+            return 0
+        from utils.checkpoint import atomic_write_text
+        atomic_write_text(render(dest) + "\n", dest.parent / "RESULTS.md")
+        readme = dest.parents[1] / "README.md"
+        if readme.exists():
+            atomic_write_text(replace_block(readme.read_text(), readme_block(dest)), readme)
+        print(f"wrote {dest.parent / 'RESULTS.md'} and the results block of {readme}")
+    except (UserError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("render", "collect", "check"):
+        return results_main(argv)
     args = build_parser().parse_args(argv)
     try:
         out = Path(args.out) if args.out else None

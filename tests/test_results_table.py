@@ -1,0 +1,131 @@
+"""docs/results/runs.csv: collected from real runs, re-computable, rendered, and current."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_trainer import DLINEAR, only_metrics, run_main
+from utils.errors import UserError
+from utils.report_results import README_BEGIN, README_END, readme_block, render
+from utils.results_table import COLUMNS, RESULTS, check, collect, read_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+ISSUE_COLUMNS = ("table,model,ablation,data,features,percent,seq_len,pred_len,llm_model,llm_layers,"
+                 "seed,mse,mae,n_samples,best_epoch,wall_s,commit")
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, data_root):
+    """A finished DLinear run on real ETTh1 (2 epochs, seconds)."""
+    tmp = tmp_path_factory.mktemp("collect")
+    run_main(["--model_id", "collect", *DLINEAR, "--train_epochs", "2"], tmp)
+    return tmp / "results", only_metrics(tmp)
+
+
+def fake_run(root: Path, model="TimeLLM", ablation="none", seed=2021, mse=0.5, pred_len=96,
+             arrays=True) -> Path:
+    """A results folder laid out as the trainer writes it, with arrays whose MSE is ``mse``."""
+    setting = f"long_term_forecast_x_{model}_ETTh1_pl{pred_len}_{ablation}_0_p10"
+    folder = root / f"s{seed}" / setting
+    folder.mkdir(parents=True)
+    n, h = 20, 4
+    true = np.zeros((n, h, 1), dtype=np.float32)
+    pred = np.full_like(true, np.sqrt(mse))
+    if arrays:
+        np.save(folder / "pred.npy", pred)
+        np.save(folder / "true.npy", true)
+    args = {"model": model, "ablation": ablation, "data": "ETTh1", "features": "M", "percent": 10,
+            "seq_len": 512, "pred_len": pred_len, "llm_model": "SmolLM2", "llm_layers": 2,
+            "seed": seed, "patience": 3}
+    data = {"setting": setting, "args": args, "best_epoch": 2, "wall_seconds": 3600.0,
+            "metrics": {"mse": float(np.mean((pred - true) ** 2)), "mae": float(np.sqrt(mse)),
+                        "n_samples": n},
+            "saved_samples": n, "backbone_checksum": {"before": 1.0 if model == "TimeLLM" else None},
+            "commit": "abc123", "history": []}
+    (folder / "metrics.json").write_text(json.dumps(data))
+    (folder / "losses.csv").write_text("epoch,train_loss\n1,0.5\n")
+    return folder
+
+
+def test_collect_writes_the_issue_columns_and_copies_no_arrays(real_run, tmp_path):
+    results, m = real_run
+    dest = tmp_path / "docs" / "results"
+    rows = collect([results], "fewshot10", dest, commit="feed")
+    header = (dest / "runs.csv").read_text().splitlines()[0]
+    assert header == ISSUE_COLUMNS == ",".join(COLUMNS)
+    (row,) = read_rows(dest / "runs.csv")
+    assert row["mse"] == pytest.approx(m["metrics"]["mse"], rel=1e-12)
+    assert row["n_samples"] == m["metrics"]["n_samples"] == 2857
+    assert row["best_epoch"] == m["best_epoch"] and row["seed"] == 2021
+    assert row["llm_model"] == "" and row["llm_layers"] == ""   # DLinear has no backbone
+    assert row["commit"] == m["commit"] != "feed"              # the run's own commit wins
+    copied = sorted(p.name for p in (dest / "runs").rglob("*") if p.is_file())
+    assert copied == ["losses.csv", "metrics.json"]
+    assert check(dest) == []
+    assert rows[0]["mse"] == row["mse"]
+
+
+def test_collecting_again_replaces_the_row(tmp_path):
+    fake_run(tmp_path / "runs", mse=0.5)
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    assert len(read_rows(dest / "runs.csv")) == 1
+
+
+def test_a_run_whose_forecasts_disagree_is_refused(tmp_path):
+    folder = fake_run(tmp_path / "runs", mse=0.5)
+    np.save(folder / "pred.npy", np.zeros((20, 4, 1), dtype=np.float32))  # MSE 0 now
+    with pytest.raises(UserError, match="re-computed from pred.npy"):
+        collect([tmp_path / "runs"], "fewshot10", tmp_path / "dest")
+    assert not (tmp_path / "dest" / "runs.csv").exists()
+
+
+def test_check_finds_an_edited_row_and_an_orphan_folder(tmp_path):
+    fake_run(tmp_path / "runs", mse=0.5)
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    text = (dest / "runs.csv").read_text()
+    rows = list(csv.DictReader(text.splitlines()))
+    rows[0]["mae"] = "0.1"
+    with open(dest / "runs.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    assert any("mae" in p for p in check(dest))
+    (dest / "runs.csv").write_text(text.splitlines()[0] + "\n")
+    assert any("no row in runs.csv" in p for p in check(dest))
+
+
+def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(tmp_path):
+    for seed, mse in ((2021, 0.50), (2022, 0.52)):
+        fake_run(tmp_path / "runs", seed=seed, mse=mse)
+    fake_run(tmp_path / "runs", ablation="no_llm", seed=2021, mse=0.55)
+    fake_run(tmp_path / "runs", model="DLinear", seed=2021, mse=0.6)
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    text = render(dest)
+    line = next(ln for ln in text.splitlines() if ln.startswith("| SmolLM2 × 2 layers | 512 | 96 |"))
+    assert "0.5100 ± 0.0141" in line and "| 0.448 | 0.460 |" in line  # mean ± sample std; paper
+    assert "horizons 192, 336, 720 not run yet" in text
+    abl = next(ln for ln in text.splitlines() if "| no_llm |" in ln)
+    assert "+10.0% over 1 seed" in abl                                  # (0.55 - 0.50) / 0.50
+    assert "early-stopping patience 3 (paper 10)" in text
+    assert "| DLinear | 512 | 96 | 0.6000 |" in text
+    block = readme_block(dest)
+    assert block.startswith(README_BEGIN) and block.endswith(README_END)
+    assert "ablation no_llm, horizon 96: MSE 0.5500 (+10.0% against the full model)" in block
+
+
+def test_committed_results_are_current():
+    """docs/RESULTS.md and the README's block are what `python -m utils.report` renders from
+    docs/results, and every row of runs.csv matches its run's metrics.json."""
+    assert check(RESULTS) == []
+    assert (ROOT / "docs" / "RESULTS.md").read_text() == render(RESULTS) + "\n"
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
+    assert readme[start:end] == readme_block(RESULTS)
