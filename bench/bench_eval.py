@@ -44,21 +44,54 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--windows", type=int, default=256, help="evaluation windows timed per batch size")
     p.add_argument("--train_steps", type=int, default=4, help="timed training steps (after 1 warm-up)")
+    p.add_argument("--profile", type=int, default=0,
+                   help="1: profile the evaluation forward at the first depth and batch size")
     p.add_argument("--train_samples", type=int, default=FEWSHOT10_TRAIN)
     p.add_argument("--eval_samples", type=int, default=ETTH1_EVAL)
     return p.parse_args(argv)
 
 
-def gemm_rate(n: int = 1024, repeats: int = 5) -> float:
-    """Measured fp32 GEMM rate of this machine (FLOP/s) on an n x n x n product."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
+def gemm_rate(m: int = 32 * 168, k: int = 576, n: int = 1536, repeats: int = 7) -> float:
+    """Measured fp32 GEMM rate (FLOP/s, best of ``repeats``) on the backbone's own shape: an
+    evaluation batch of 32 windows x 168 tokens through SmolLM2's 576 -> 1536 MLP product."""
+    a, w = torch.randn(m, k), torch.randn(n, k)
+    torch.nn.functional.linear(a, w)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        a @ b
+        torch.nn.functional.linear(a, w)
         times.append(time.perf_counter() - t0)
-    return 2 * n ** 3 / min(times)
+    return 2 * m * k * n / min(times)
+
+
+def profile_eval(v, batches: list[torch.Tensor], top: int = 12) -> list[str]:
+    """Where an evaluation forward's time goes: the model's ``timellm.*`` sections and the ops
+    with the most self time, per forward over ``batches[1:]`` (the first batch, which computes
+    the prototypes, runs before the profiler starts)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = v.model
+    model.eval()
+    with torch.no_grad():
+        model(batches[0], None, None, None)
+        t0 = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for x in batches[1:]:
+                model(x, None, None, None)
+        total = time.perf_counter() - t0
+    n = len(batches) - 1
+    sections: dict[str, float] = {}
+    for e in prof.events():
+        if e.name.startswith("timellm."):
+            sections[e.name] = sections.get(e.name, 0.0) + e.time_range.elapsed_us() / 1e3 / n
+    lines = [f"profiled {n} evaluation forwards of {len(batches[1])} windows: "
+             f"{total * 1e3 / n:.0f} ms each (profiler included)", "",
+             "| section | ms per forward |", "|---|---|"]
+    lines += [f"| {k} | {ms:.1f} |" for k, ms in sorted(sections.items(), key=lambda kv: -kv[1])]
+    lines += ["", "| op (self time) | ms per forward |", "|---|---|"]
+    ops = sorted(prof.key_averages(), key=lambda a: -a.self_cpu_time_total)[:top]
+    lines += [f"| {a.key} | {a.self_cpu_time_total / 1e3 / n:.1f} |" for a in ops]
+    return lines
 
 
 def eval_flops(model, prompt_tokens: float) -> float:
@@ -129,13 +162,20 @@ def main(argv=None) -> int:
     xs, ys = load_windows(args, n=args.batch_size * (args.train_steps + 1))
     val = _val_windows(args, args.windows)
     rate = gemm_rate()
-    print(f"threads {args.threads}; fp32 GEMM rate {rate / 1e9:.0f} GFLOP/s (1024^3)")
+    print(f"threads {args.threads}; fp32 GEMM rate {rate / 1e9:.0f} GFLOP/s "
+          "(best of 7: 5376 x 576 -> 1536, the backbone's MLP product at eval batch 32)")
     print(f"training batch {args.batch_size}; {args.train_samples} training and {args.eval_samples} "
           "evaluation windows per epoch (10% few-shot ETTh1, L=512, H=96)\n")
     sizes = args.eval_batch_sizes
     print("| llm_layers | train s/step | " + " | ".join(f"eval b{b} win/s" for b in sizes)
           + " | floor win/s | per-window prompt tokens | epoch min (val only) | epoch min (val+test) |")
     print("|---" * (6 + len(sizes)) + "|")
+    if args.profile:
+        args.llm_layers = args.depths[0]
+        eb = args.eval_batch_sizes[0]
+        v = Variant("profile", args, True, "cpu")
+        print("\n".join(profile_eval(v, [val[s:s + eb] for s in range(0, args.windows, eb)])))
+        print()
     for layers in args.depths:
         r = measure(args, layers, xs, ys, val)
         best = max(r["rates"].values())
