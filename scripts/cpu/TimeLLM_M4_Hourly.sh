@@ -14,9 +14,11 @@
 # Unchanged: d_model 8, d_ff 32, patch_len 1, stride 1, 8 heads, batch 24, sMAPE loss, seq_len 2H,
 # label_len H; validation on the last H points of each training series (not the test set).
 #
-# Measured wall time: 55 s end to end (4 epochs of 18 steps, each with validation and test),
-#   fp32, one process, 2 threads, on an otherwise idle 2-core CPU (2026-11-30). Result: Hourly
-#   sMAPE 21.306, MASE 4.371, OWA 1.492 - worse than Naive2 (18.383, 2.395); the profile shows
+# Measured wall time: 88 s end to end (4 epochs of 18 steps, each with validation; then the
+#   test), fp32, one process, 2 threads, on an otherwise idle 2-core AVX2 CPU (2026-12-01).
+#   Result: Hourly sMAPE 20.528, MASE 4.191, OWA 1.433. On the 2-core AVX-512 (Zen 4) VM of
+#   2026-11-30, with a test pass every epoch: 55 s, sMAPE 21.306, MASE 4.371, OWA 1.492 -
+#   worse than Naive2 (18.383, 2.395) either way; the profile shows
 #   the pipeline, not the paper. So short a run is sensitive to rounding: the previous fast path
 #   (67 s) ended at sMAPE 20.157, MASE 3.720, OWA 1.325, and --fast_path 0 (159 s) at sMAPE
 #   20.850, MASE 4.493, OWA 1.505, though the paths agree to ~1e-7 relative per step.
@@ -49,6 +51,7 @@ python run_main.py \
   --lradj type1 \
   --train_epochs 4 \
   --patience 10 \
+  --test_every_epoch 0 \
   --loss SMAPE \
   --des cpu \
   --itr 1 \
