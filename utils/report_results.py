@@ -208,9 +208,11 @@ def readme_block(dest: Path = RESULTS, published=None) -> str:
         full = [r for r in group if r["model"] == "TimeLLM" and r["ablation"] == "none"]
         for (h, layers), rs in sorted(_group(full, ("pred_len", "llm_layers")).items()):
             pm, pa = _published(pub, rs[0], "TimeLLM", h)
+            mse = statistics.fmean(r["mse"] for r in rs)
+            gap = f" (our MSE {(mse - float(pm)) / float(pm):+.1%} against it)" if pm != "—" else ""
             lines.append(f"- Time-LLM, horizon {h}, {_backbone(rs[0])}: MSE {_stat([r['mse'] for r in rs])}, "
                          f"MAE {_stat([r['mae'] for r in rs])} over {len(rs)} seed{'' if len(rs) == 1 else 's'}; "
-                         f"paper (LLaMA-7B × 32 layers): {pm} / {pa}")
+                         f"paper (LLaMA-7B × 32 layers): {pm} / {pa}{gap}")
         for (h, name), rs in sorted(_group([r for r in group if r["ablation"] != "none"],
                                            ("pred_len", "ablation")).items()):
             base = {r["seed"]: r["mse"] for r in full if r["pred_len"] == h}
