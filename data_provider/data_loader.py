@@ -163,6 +163,18 @@ def parse_dates(dates: pd.Series, path: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed)
 
 
+def check_date_order(dates: pd.DatetimeIndex, path: str) -> None:
+    """The splits are cut in file order, so the dates must increase from row to row."""
+    values = dates.asi8
+    bad = np.flatnonzero(values[1:] <= values[:-1])
+    if len(bad):
+        i = int(bad[0]) + 1
+        how = "repeats" if values[i] == values[i - 1] else "comes before"
+        raise DataError(f"{path}: the dates must increase row by row, but data row {i + 1} ({dates[i]}) "
+                        f"{how} row {i} ({dates[i - 1]}); {len(bad)} such row(s). Sort the file by date "
+                        "(the train/val/test splits are cut in file order)")
+
+
 def check_split_lengths(name: str, borders: Borders, seq_len: int, pred_len: int,
                         percent: int = 100) -> None:
     """Every split must hold at least one window of ``seq_len + pred_len`` rows."""
@@ -247,7 +259,9 @@ class _WindowDataset(Dataset):
         rows = values[self.border1:self.border2]
         split = (self.scaler.transform(rows) if self.scale else rows).astype(np.float32)
 
-        dates = parse_dates(df["date"].iloc[self.border1:self.border2], self.path)
+        all_dates = parse_dates(df["date"].iloc[:max(border2s)], self.path)
+        check_date_order(all_dates, self.path)
+        dates = all_dates[self.border1:self.border2]
         if self.timeenc == 1:
             stamp = time_features(dates, freq=self.freq).T
         else:

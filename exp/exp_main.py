@@ -65,6 +65,35 @@ def resolve_args(args) -> None:
     for name in ("batch_size", "eval_batch_size", "train_epochs", "seq_len", "pred_len", "grad_accum"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if not args.learning_rate > 0:  # also NaN
+        raise ConfigError(f"--learning_rate must be positive, got {args.learning_rate}")
+    check_writable(args.results_dir, "--results_dir")
+    if args.is_training:
+        check_writable(args.checkpoints, "--checkpoints")
+
+
+def check_writable(folder: str, flag: str) -> None:
+    """Fail before any training when ``folder`` cannot be created or written (not after it)."""
+    import tempfile
+
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{flag} {folder} is not writable ({e.strerror or e}); "
+                          f"choose a folder you can write to") from None
+
+
+def check_channels(args, dataset) -> None:
+    """``--enc_in`` must be the number of channels the run reads (1 for features S)."""
+    n = getattr(dataset, "n_channels", None)
+    if n is None or args.task_name == "short_term_forecast" or args.enc_in == n:
+        return
+    name = getattr(dataset, "data_name", None) or args.data
+    raise ConfigError(f"--enc_in {args.enc_in}, but {name} has {n} channel{'' if n == 1 else 's'} "
+                      f"with --features {args.features}; pass --enc_in {n} (and --dec_in/--c_out to match)")
 
 
 def mixed_precision(args) -> str | None:
@@ -237,6 +266,7 @@ class Trainer:
         from utils.lr_schedule import LRController
         from utils.tools import EarlyStopping
 
+        check_channels(args, loaders["train"][0])
         train_loader = loaders["train"][1]
         optimizer = build_optimizer(self.trainable, args)
         # the reference counts batches before sharding; Accelerate steps its scheduler once per process
@@ -402,6 +432,7 @@ class Trainer:
         if self.needs_training:  # autocast for mixed precision, no DDP wrapper for inference
             model = acc.prepare_model(model, evaluation_mode=True)
         loaders = self._loaders(("test",))
+        check_channels(args, loaders["test"][0])
         result = self._reused_test(best_epoch)
         if result is None:
             if self.task.name == "long_term_forecast":

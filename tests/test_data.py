@@ -591,3 +591,21 @@ def test_run_main_bad_data_is_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--datasets ETTh1 --mirror DIR" in lines[0]
+
+
+@pytest.mark.parametrize("swap, word", [((10, 11), "comes before"), ((10, 10), "repeats")])
+def test_dates_out_of_order_are_refused(tmp_path, swap, word):
+    lines = csv_text().splitlines()
+    i, j = swap
+    first = lines[1 + i].split(",")[0]
+    lines[1 + j + 1] = first + "," + lines[1 + j + 1].split(",", 1)[1]  # row j+1 gets row i's date
+    args = small_custom(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        data_provider(args, "train")
+    msg = one_line(err)
+    assert f"data row {j + 2}" in msg and word in msg and "Sort the file by date" in msg
+
+
+def test_dates_in_order_pass(tmp_path):
+    data_set, _ = data_provider(small_custom(tmp_path, csv_text()), "train")
+    assert len(data_set) > 0

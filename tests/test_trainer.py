@@ -335,3 +335,27 @@ def test_unknown_tracker_is_one_line(tmp_path, data_root):
     proc = run_main(["--model_id", "tb", *DLINEAR, "--report_to", "wandb2"], tmp_path, check=False)
     assert proc.returncode == 2 and "unknown report_to 'wandb2'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--enc_in", "3"], "--enc_in 3, but ETTh1 has 7 channels with --features M; pass --enc_in 7"),
+    (["--learning_rate", "-1"], "--learning_rate must be positive, got -1.0"),
+])
+def test_bad_input_is_one_line_before_training(tmp_path, data_root, extra, needle):
+    proc = run_main(["--model_id", "bad", *DLINEAR, *extra], tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert "Epoch 1" not in proc.stdout
+
+
+@pytest.mark.parametrize("flag", ["--results_dir", "--checkpoints"])
+def test_an_unwritable_folder_is_refused_before_training(tmp_path, data_root, flag):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    cmd = [sys.executable, "run_main.py", "--model_id", "bad", *DLINEAR,
+           "--results_dir", str(tmp_path / "r"), "--checkpoints", str(tmp_path / "c"),
+           flag, str(blocker / "sub")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 2
+    assert f"{flag} {blocker / 'sub'} is not writable" in proc.stderr and "Traceback" not in proc.stderr
