@@ -98,7 +98,8 @@ def test_two_processes_score_like_one(dlinear_run, tmp_path):
     shutil.copytree(src / "ckpt", tmp_path / "ckpt")
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                 "--master_port", "29531"]
-    run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0"], tmp_path, launcher=torchrun)
+    proc = run_main(["--model_id", "e2e", *DLINEAR, "--is_training", "0"], tmp_path, launcher=torchrun)
+    assert proc.stderr.count("test:   0%") == 1  # one progress bar: the other rank is quiet
     two = only_metrics(tmp_path)
     assert two["num_processes"] == 2
     assert two["metrics"]["n_samples"] == m["metrics"]["n_samples"]
