@@ -87,6 +87,7 @@ def test_a_run_whose_forecasts_disagree_is_refused(tmp_path):
 
 def test_check_finds_an_edited_row_and_an_orphan_folder(tmp_path):
     fake_run(tmp_path / "runs", mse=0.5)
+    fake_run(tmp_path / "runs", mse=0.6, seed=2022)
     dest = tmp_path / "docs" / "results"
     collect([tmp_path / "runs"], "fewshot10", dest)
     text = (dest / "runs.csv").read_text()
@@ -97,8 +98,9 @@ def test_check_finds_an_edited_row_and_an_orphan_folder(tmp_path):
         w.writeheader()
         w.writerows(rows)
     assert any("mae" in p for p in check(dest))
-    (dest / "runs.csv").write_text(text.splitlines()[0] + "\n")
-    assert any("no row in runs.csv" in p for p in check(dest))
+    (dest / "runs.csv").write_text("\n".join(text.splitlines()[:2]) + "\n")  # drop seed 2022's row
+    problems = check(dest)
+    assert len(problems) == 1 and "seed2022: no row in runs.csv" in problems[0]
 
 
 def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(tmp_path):

@@ -153,24 +153,36 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS, commit: str |
     return added
 
 
+def run_folders(dest: Path = RESULTS) -> dict[tuple, Path]:
+    """``row_key -> folder`` of every copied run (the folder holds metrics.json and losses.csv).
+
+    A folder is keyed once per table of runs.csv (a run belongs to the table it was collected for).
+    """
+    tables = {r["table"] for r in read_rows(dest / "runs.csv")}
+    index: dict[tuple, Path] = {}
+    for p in sorted((dest / "runs").glob("*/seed*/metrics.json")):
+        data = json.loads(p.read_text())
+        for table in tables:
+            index[row_key(run_row(data, table))] = p.parent
+    return index
+
+
 def check(dest: Path = RESULTS) -> list[str]:
     """Problems found: a row without its run's files, or whose figures differ from them."""
     problems = []
+    folders = run_folders(dest)
     rows = read_rows(dest / "runs.csv")
-    seen = set()
+    used = {folders[row_key(r)] for r in rows if row_key(r) in folders}
     for r in rows:
-        matches = [p for p in (dest / "runs").glob("*/seed*/metrics.json")
-                   if row_key(run_row(json.loads(p.read_text()), r["table"], r["commit"])) == row_key(r)]
-        if len(matches) != 1:
-            problems.append(f"row {row_key(r)}: {len(matches)} run folders match (want 1)")
+        folder = folders.get(row_key(r))
+        if folder is None:
+            problems.append(f"row {row_key(r)}: no run folder under {dest / 'runs'} matches")
             continue
-        seen.add(matches[0])
-        again = run_row(json.loads(matches[0].read_text()), r["table"], r["commit"])
+        again = run_row(json.loads((folder / "metrics.json").read_text()), r["table"], r["commit"])
         for k in ("mse", "mae", "n_samples", "best_epoch", "wall_s"):
             if str(again[k]) != str(r[k]) and not (k in FLOAT_COLUMNS and _close(float(again[k]), float(r[k]))):
-                problems.append(f"{matches[0].parent}: {k} {again[k]} in metrics.json, {r[k]} in runs.csv")
+                problems.append(f"{folder}: {k} {again[k]} in metrics.json, {r[k]} in runs.csv")
     for p in (dest / "runs").glob("*/seed*/metrics.json"):
-        if p not in seen:
+        if p.parent not in used:
             problems.append(f"{p.parent}: no row in runs.csv")
     return problems
-
