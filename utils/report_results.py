@@ -159,7 +159,9 @@ def runs_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:
         lines.append(f"| {r['model']} | {r['ablation']} | {r['pred_len']} | {_backbone(r)} | {r['seed']} | "
                      f"{r['mse']:.4f} | {r['mae']:.4f} | {r['n_samples']} | {r['best_epoch']} | "
                      f"{r['wall_s'] / 60:.1f} | `{str(r['commit'])[:10]}` | {link} |")
-    return lines + [""]
+    return lines + ["", "Test samples: a channel-independent run (Time-LLM) counts every window once per "
+                    "channel, a multivariate run (DLinear, PatchTST) once; both score the same test windows.",
+                    ""]
 
 
 TABLE_TITLES = {"fewshot10": "ETTh1, 10% few-shot (paper Table 3 protocol)"}
