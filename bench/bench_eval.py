@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from bench.bench_timellm import Variant, load_windows, model_configs
+from bench.bench_timellm import Variant, add_recipe_args, load_windows, model_configs
 
 FEWSHOT10_TRAIN = 5019   # ETTh1, L=512, H=96, 10%: 717 windows x 7 channels
 ETTH1_EVAL = 19495       # ETTh1, L=512, H=96: validation (and test) windows x 7 channels
@@ -32,14 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="backbone depths (--llm_layers values) to measure")
     p.add_argument("--eval_batch_sizes", type=int, nargs="+", default=[8, 32, 64, 128])
     p.add_argument("--batch_size", type=int, default=24, help="training batch size")
-    p.add_argument("--seq_len", type=int, default=512)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=32)
-    p.add_argument("--d_ff", type=int, default=128)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--num_tokens", type=int, default=1000)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--learning_rate", type=float, default=4e-4)
+    add_recipe_args(p, learning_rate=4e-4)  # the reference's effective lr of epoch 1
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--windows", type=int, default=256, help="evaluation windows timed per batch size")
@@ -116,8 +109,6 @@ def eval_flops(model, prompt_tokens: float) -> float:
 
 def per_window_prompt_tokens(model, x: torch.Tensor) -> float:
     """Mean prompt tokens per window that are not the run-wide shared prefix."""
-    from models.TimeLLM import Model  # noqa: F401  (the model is built; only its helpers run)
-
     xn = model.normalize_layers(x, "norm")
     B, T, N = xn.shape
     ids = model.prompt_ids(xn.permute(0, 2, 1).reshape(B * N, T, 1))
@@ -171,7 +162,6 @@ def main(argv=None) -> int:
           + " | floor win/s | per-window prompt tokens | epoch min (val only) | epoch min (val+test) |")
     print("|---" * (6 + len(sizes)) + "|")
     if args.profile:
-        args.llm_layers = args.depths[0]
         eb = args.eval_batch_sizes[0]
         v = Variant("profile", args, True, "cpu")
         print("\n".join(profile_eval(v, [val[s:s + eb] for s in range(0, args.windows, eb)])))

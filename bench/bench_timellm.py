@@ -77,6 +77,18 @@ SECTIONS = [  # (row label, forward label, include backward)
 
 
 # ----------------------------------------------------------------------------- setup
+def add_recipe_args(p: argparse.ArgumentParser, learning_rate: float) -> None:
+    """The model flags every Time-LLM benchmark shares (the paper's ETTh1 recipe at L=512)."""
+    p.add_argument("--seq_len", type=int, default=512)
+    p.add_argument("--pred_len", type=int, default=96)
+    p.add_argument("--d_model", type=int, default=32)
+    p.add_argument("--d_ff", type=int, default=128)
+    p.add_argument("--n_heads", type=int, default=8)
+    p.add_argument("--num_tokens", type=int, default=1000)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--learning_rate", type=float, default=learning_rate)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--llm_model", default="SmolLM2")
@@ -86,14 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--throughput_batches", type=int, nargs="*", default=[8, 16, 24, 32],
                    help="batch sizes of the throughput sweep (fast path; plain with --throughput_plain)")
     p.add_argument("--throughput_plain", type=int, default=1)
-    p.add_argument("--seq_len", type=int, default=512)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=32)
-    p.add_argument("--d_ff", type=int, default=128)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--num_tokens", type=int, default=1000)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--learning_rate", type=float, default=1e-3)
+    add_recipe_args(p, learning_rate=1e-3)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--repeats", type=int, default=5, help="timed repeats per variant (medians)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant first")

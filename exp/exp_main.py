@@ -182,7 +182,7 @@ class BestTest:
 
     epoch: int
     digest: str
-    result: object | None  # an exp.tasks.Evaluation, None when no test pass ran that epoch
+    result: object  # the exp.tasks.Evaluation of that epoch's full test pass
 
 
 def weights_digest(model) -> str:
@@ -303,7 +303,8 @@ class Trainer:
                      + (" | best, saved" if improved else f" | no improvement {early.counter}/{args.patience}"))
             if improved:
                 self._save_best(model, epoch + 1)
-                self.best_test = BestTest(epoch + 1, weights_digest(self.acc.unwrap_model(model)), test)
+                self.best_test = (BestTest(epoch + 1, weights_digest(self.acc.unwrap_model(model)), test)
+                                  if test is not None else None)
             lr_ctrl.on_epoch_end(epoch + 1)
             self._save_state(model, optimizer, lr_ctrl, early, epoch + 1)
             if early.early_stop:
@@ -413,7 +414,7 @@ class Trainer:
         of the weights' digest (e.g. a checkpoint replaced on disk) runs the test again.
         """
         kept = self.best_test
-        if kept is None or kept.result is None or kept.epoch != best_epoch:
+        if kept is None or kept.epoch != best_epoch:
             return None
         if kept.digest != weights_digest(self.model):
             self.log("final test: the reloaded weights differ from the best epoch's; testing again")

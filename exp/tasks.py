@@ -154,14 +154,14 @@ def m4_forecast(model, dataset, accelerator, args, full_history: bool,
     """
     from accelerate.utils import gather_object
 
+    from exp.progress import progress_bar
+
     x, mask = dataset.full_history_window() if full_history else dataset.last_insample_window()
     dtype = torch.float64 if full_history else torch.float32
     x = torch.as_tensor(np.asarray(x), dtype=dtype).unsqueeze(-1)
     mask = torch.as_tensor(np.asarray(mask), dtype=dtype).unsqueeze(-1)
     idx = list(range(len(x)))
     chunks: list[tuple[int, np.ndarray]] = []
-    from exp.progress import progress_bar
-
     model.eval()
     bar = progress_bar(accelerator, desc, total=len(idx), unit="series")
     with torch.no_grad(), accelerator.split_between_processes(idx) as mine, bar:

@@ -301,24 +301,26 @@ class Model(nn.Module):
     def _run_attention_layer(self, tokens: torch.Tensor,
                              prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """Ablation: one trainable Transformer encoder layer over [prompt ; tokens]."""
-        dtype = self.attention_layer.linear1.weight.dtype
         with record_function("timellm.llm"):
-            inputs = tokens.to(dtype)
-            if prompt_ids is not None:
-                inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
-            return self.attention_layer(inputs)
+            return self.attention_layer(self._with_prompt(tokens, prompt_ids,
+                                                          self.attention_layer.linear1.weight.dtype))
 
     def _run_self_attention(self, tokens: torch.Tensor,
                             prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """Ablation (LLM2Attn): one trainable multi-head self-attention over [prompt ; tokens],
         (B*N, S + P, D) -> (B*N, S + P, D): softmax(Q K^T / sqrt(D / heads)) V, then the output
         projection; no feed-forward, norm or residual."""
-        dtype = self.self_attention.in_proj_weight.dtype
         with record_function("timellm.llm"):
-            inputs = tokens.to(dtype)
-            if prompt_ids is not None:
-                inputs = torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
+            inputs = self._with_prompt(tokens, prompt_ids, self.self_attention.in_proj_weight.dtype)
             return self.self_attention(inputs, inputs, inputs, need_weights=False)[0]
+
+    def _with_prompt(self, tokens: torch.Tensor, prompt_ids: torch.Tensor | None,
+                     dtype: torch.dtype) -> torch.Tensor:
+        """[prompt embeddings ; tokens] in ``dtype``, (B*N, S + P, D); the tokens alone without a prompt."""
+        inputs = tokens.to(dtype)
+        if prompt_ids is None:
+            return inputs
+        return torch.cat([self._prompt_embeddings(prompt_ids).to(dtype), inputs], dim=1)
 
     @staticmethod
     def _run_nothing(tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:

@@ -616,9 +616,11 @@ def results_main(argv: list[str]) -> int:
         from utils.checkpoint import atomic_write_text
         atomic_write_text(render(dest) + "\n", dest.parent / "RESULTS.md")
         readme = dest.parents[1] / "README.md"
+        written = [str(dest.parent / "RESULTS.md")]
         if readme.exists():
             atomic_write_text(replace_block(readme.read_text(), readme_block(dest)), readme)
-        print(f"wrote {dest.parent / 'RESULTS.md'} and the results block of {readme}")
+            written.append(f"the results block of {readme}")
+        print("wrote " + " and ".join(written))
     except (UserError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
