@@ -1,4 +1,5 @@
-"""Command-line entry point: parse the flags, seed, and hand over to the trainer in ``exp/``.
+"""Command-line entry point: parse the flags and hand them to ``exp.exp_main.run``, which builds
+the one validated run configuration (``exp/config.py``) and trains.
 
 Flag names and meanings follow the Time-LLM reference (``run_main.py``) so its scripts read
 the same here; flags nothing reads were dropped and ours are grouped at the end of each
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from exp.exp_main import run
+from utils.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,12 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse, seed, run; turn user errors into one line and exit status 2."""
-    from utils.errors import UserError
-
+    """Parse, then run (the configuration is built and checked from the flags, seeds are set per
+    repetition); turn user errors into one line and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
-        from exp.exp_main import run
         run(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

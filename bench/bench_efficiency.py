@@ -20,6 +20,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import torch
+
+from data_provider.data_factory import data_provider
+from models import get_model_class
+from run_main import build_parser
+from utils.optim import build_optimizer
+
 CONFIGS = {
     "reprogramming only": ["--peft", "none"],
     "LoRA only": ["--peft", "lora", "--ablation", "no_reprogramming"],
@@ -37,14 +45,6 @@ def model_args(ns) -> list[str]:
 
 def measure(argv: list[str], steps: int, warmup: int, threads: int) -> dict:
     """Run in this process: build, train ``warmup + steps`` steps, return the figures."""
-    import numpy as np
-    import torch
-
-    from data_provider.data_factory import data_provider
-    from models import get_model_class
-    from run_main import build_parser
-    from utils.optim import build_optimizer
-
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     args = build_parser().parse_args(argv)

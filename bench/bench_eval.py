@@ -18,8 +18,10 @@ import statistics
 import time
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from bench.bench_timellm import Variant, add_recipe_args, load_windows, model_configs
+from data_provider.data_factory import build_dataset
 
 FEWSHOT10_TRAIN = 5019   # ETTh1, L=512, H=96, 10%: 717 windows x 7 channels
 ETTH1_EVAL = 19495       # ETTh1, L=512, H=96: validation (and test) windows x 7 channels
@@ -61,8 +63,6 @@ def profile_eval(v, batches: list[torch.Tensor], top: int = 12) -> list[str]:
     """Where an evaluation forward's time goes: the model's ``timellm.*`` sections and the ops
     with the most self time, per forward over ``batches[1:]`` (the first batch, which computes
     the prototypes, runs before the profiler starts)."""
-    from torch.profiler import ProfilerActivity, profile
-
     model = v.model
     model.eval()
     with torch.no_grad():
@@ -180,8 +180,6 @@ def main(argv=None) -> int:
 
 def _val_windows(args, n: int) -> torch.Tensor:
     """The first ``n`` validation windows of ETTh1 (channel-independent), x (n, T, 1)."""
-    from data_provider.data_factory import build_dataset
-
     dataset = build_dataset(model_configs(args, True), "val")
     step = max(1, len(dataset) // n)
     return torch.stack([torch.from_numpy(dataset[i][0]) for i in range(0, step * n, step)])

@@ -18,12 +18,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import torch
+
+from data_provider.data_factory import data_provider
+from exp.config import build_config
+from exp.tasks import get_task
+from models import get_model_class
+from run_main import build_parser
+from utils.launches import script_launches
+from utils.losses import get_loss
+from utils.optim import build_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,8 +55,6 @@ ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
 
 def recipe(label: str) -> list[str]:
     """The ``run_main.py`` arguments of ``label``'s horizon-96 run, recorded from its script."""
-    from utils.launches import script_launches
-
     script, env, extra = ROWS[label]
     launches = script_launches(REPO / script, {"PRED_LENS": "96", **env}, tuple(extra))
     runs = [launch.run_args for launch in launches if launch.run_args]
@@ -59,19 +69,9 @@ def _peak_rss_mib() -> float:
 
 def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -> dict:
     """Build the run's model, data and optimiser in this process and time it."""
-    import torch
-
-    from data_provider.data_factory import data_provider
-    from exp.exp_main import resolve_args
-    from exp.tasks import get_task
-    from models import get_model_class
-    from run_main import build_parser
-    from utils.losses import get_loss
-    from utils.optim import build_optimizer
-
     torch.set_num_threads(threads)
-    args = build_parser().parse_args(argv + ["--root_path", str(REPO / "dataset" / "ETT-small")])
-    resolve_args(args)
+    flags = build_parser().parse_args(argv + ["--root_path", str(REPO / "dataset" / "ETT-small")])
+    args = build_config(flags)
     torch.manual_seed(seed)
     _, train_loader = data_provider(args, "train")
     _, test_loader = data_provider(args, "test")
@@ -168,7 +168,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     ns = parse_args(argv)
-    sys.path.insert(0, str(REPO))
     if ns._worker is not None:
         print(json.dumps(measure(json.loads(ns._worker), ns.steps, ns.warmup, ns.threads, ns.seed)))
         return 0
@@ -176,9 +175,6 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown row(s) {unknown}; choose from: {', '.join(ROWS)}", file=sys.stderr)
         return 2
-    import platform
-
-    import torch
     print(f"# Per-model cost on ETTh1, horizon 96 ({platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {ns.threads} thread(s), fp32, "
           f"medians of {ns.steps} steps after {ns.warmup})\n")

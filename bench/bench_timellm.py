@@ -50,6 +50,9 @@ if __name__ == "__main__" and "--thp" in sys.argv and "THP_MEM_ALLOC_ENABLE" not
     os.environ["THP_MEM_ALLOC_ENABLE"] = (sys.argv[sys.argv.index("--thp") + 1:] or ["0"])[0]
 
 import argparse  # noqa: E402
+import bisect  # noqa: E402
+import ctypes  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -59,7 +62,15 @@ from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
+from torch.autograd import DeviceType  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
+
+from data_provider.data_factory import build_dataset  # noqa: E402
+from layers.fast.mapping import MappingLayer  # noqa: E402
+from models.TimeLLM import Model  # noqa: E402
+from run_main import build_parser  # noqa: E402
+from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags  # noqa: E402
+from utils.optim import build_optimizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,7 +141,6 @@ def malloc_no_mmap() -> str:
     allocation and unmapped when freed, so each new large tensor pays page faults on first touch
     (about 40 ms for 197 MB here). Returns what was done, for the header.
     """
-    import ctypes
     try:
         libc = ctypes.CDLL("libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
@@ -158,7 +168,6 @@ def cpu_model() -> str:
 
 
 def bf16_support() -> str:
-    from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags
     flags = cpu_flags()
     native = sorted(f for f in flags if f in (*NATIVE_BF16_FLAGS, "amx_tile"))
     try:
@@ -188,9 +197,6 @@ def header(args) -> list[str]:
 
 def model_configs(args, fast: bool, **extra) -> argparse.Namespace:
     """The run's flags as ``run_main.py`` parses them (ETTh1, channel-independent Time-LLM)."""
-    sys.path.insert(0, str(REPO))
-    from run_main import build_parser
-
     argv = ["--model", "TimeLLM", "--data", "ETTh1", "--root_path", str(REPO / "dataset" / "ETT-small"),
             "--data_path", "ETTh1.csv", "--features", "M", "--seq_len", str(args.seq_len),
             "--label_len", "48", "--pred_len", str(args.pred_len), "--enc_in", "1",
@@ -208,8 +214,6 @@ def model_configs(args, fast: bool, **extra) -> argparse.Namespace:
 
 def load_windows(args, n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` random (seeded) windows of the ETTh1 train split: x (n, T, 1), y (n, H, 1)."""
-    from data_provider.data_factory import build_dataset
-
     dataset = build_dataset(model_configs(args, True), "train")
     g = torch.Generator().manual_seed(args.seed)
     index = torch.randperm(len(dataset), generator=g)[:n].tolist()
@@ -226,9 +230,6 @@ class Variant:
 
     def __init__(self, name: str, args, fast: bool, device: str, autocast: str | None = None,
                  **extra):
-        from models.TimeLLM import Model
-        from utils.optim import build_optimizer
-
         self.name, self.fast, self.device, self.autocast = name, fast, device, autocast
         configs = model_configs(args, fast, **extra)
         torch.manual_seed(args.seed)
@@ -292,8 +293,6 @@ def median(values) -> float:
 
 def reference_layout_grads(model) -> dict[str, torch.Tensor]:
     """Trainable gradients by name, in the reference's (state_dict) layout."""
-    from layers.mapping import MappingLayer
-
     grads = {}
     for module_name, module in model.named_modules():
         for name, p in module.named_parameters(recurse=False):
@@ -326,7 +325,8 @@ def static_memory(v: Variant) -> dict[str, int]:
     grads = sum(p.numel() * p.element_size() for p in v.params)
     state = _tensor_bytes(t for s in opt.state.values() for t in s.values())
     caches = []
-    for entry in getattr(model._kv_cache, "_prefixes", {}).values():
+    kv_cache = getattr(model, "_kv_cache", None)  # the fast path's prompt KV cache
+    for entry in getattr(kv_cache, "_prefixes", {}).values():
         caches += [t for kv in entry[1] for t in kv]
     mapping = getattr(model, "mapping_layer", None)
     if getattr(mapping, "_table_cache", None):
@@ -335,7 +335,7 @@ def static_memory(v: Variant) -> dict[str, int]:
         caches.append(mapping._grad_buffer)
     live = [p.grad for p in v.params]
     live_grads = _tensor_bytes(live)
-    runner = getattr(getattr(model, "_kv_cache", None), "_runner", None)
+    runner = getattr(kv_cache, "_runner", None)
     packs = getattr(runner, "packs", None)  # oneDNN's packed copies of the backbone's weights
     return {"params": params, "grads": grads, "optimizer_state": state,
             "caches": _tensor_bytes(caches + live) - live_grads + (packs.nbytes if packs else 0),
@@ -363,10 +363,6 @@ def _rss_kib(field: str) -> int | None:
 def step_memory(v: Variant, x, y, seed: int) -> dict:
     """Peak memory of one training step: live tensor bytes (profiler allocation events) on top
     of what is allocated before the step, and the process's peak RSS during the step."""
-    from torch.autograd import DeviceType
-
-    import gc
-
     v.optimizer.zero_grad(set_to_none=True)  # the trainer's first act; and frees of blocks allocated
     v.model.train()                          # before profiling would go unrecorded
     gc.collect()
@@ -421,7 +417,6 @@ def breakdown(v: Variant, x, y, seed: int) -> dict[str, float]:
     for e in events:
         if e.name.startswith("autograd::engine::evaluate_function:"):
             backward_by_seq[e.sequence_nr] += e.time_range.elapsed_us()
-    import bisect
 
     forward, seqs, labelled = defaultdict(float), defaultdict(set), defaultdict(float)
     for e in events:
@@ -582,10 +577,10 @@ ABLATIONS = {  # name: (lean LLaMA runner, oneDNN linears)
 
 def fast_ablation(fast: Variant, plain: Variant, xs, B: int, args) -> dict[str, float]:
     """Evaluation forward (steady state, median) of the fast model with parts of its LLM pass
-    switched off, alternating with the plain path: where the fast evaluation's speed comes from."""
-    from layers import onednn
-
+    switched off, alternating with the plain path: where the fast evaluation's speed comes from.
+    The switches are the prompt KV cache's own (per model, nothing process-wide)."""
     model = fast.model
+    kv_cache = model._kv_cache
     n = xs.shape[0]
     batches = [xs[window_indices(300 + k * B, B, n)].to(fast.device)
                for k in range(args.eval_batches)]
@@ -597,12 +592,12 @@ def fast_ablation(fast: Variant, plain: Variant, xs, B: int, args) -> dict[str, 
                 if name == plain.name:
                     t, _ = plain.eval_pass(batches)
                 else:
-                    model._kv_cache.lean, onednn.ENABLED = ABLATIONS[name]
+                    kv_cache.lean, kv_cache.onednn = ABLATIONS[name]
                     t, _ = fast.eval_pass(batches)
                 if r >= args.warmup:
                     times[name].append(median(t[1:] or t))
     finally:
-        model._kv_cache.lean, onednn.ENABLED = True, True
+        kv_cache.lean, kv_cache.onednn = True, True
     return {name: median(v) for name, v in times.items()}
 
 
@@ -624,8 +619,6 @@ def throughput(variants: list[Variant], xs, ys, batches: list[int], args) -> dic
 
 def mapping_floor(table: torch.Tensor, M: int, repeats: int, lr: float) -> dict:
     """The mapping layer alone: forward, weight gradient, Adam update, per implementation."""
-    from layers.mapping import MappingLayer
-
     V, D = table.shape
     gflop = 2 * V * D * M / 1e9
     g = torch.Generator().manual_seed(0)

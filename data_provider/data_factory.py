@@ -33,28 +33,24 @@ from data_provider.data_loader import (
     Dataset_ETT_minute,
     Dataset_M4,
 )
+from data_provider.datasets import DATASETS, canonical_location, dataset_info
 from utils.errors import DataError, unknown_name
 
-data_dict = {
-    "ETTh1": Dataset_ETT_hour,
-    "ETTh2": Dataset_ETT_hour,
-    "ETTm1": Dataset_ETT_minute,
-    "ETTm2": Dataset_ETT_minute,
-    "Weather": Dataset_Custom,
-    "ECL": Dataset_Custom,
-    "Traffic": Dataset_Custom,
-    "ILI": Dataset_Custom,
-    "Exchange": Dataset_Custom,
+# DatasetInfo.loader -> Dataset class
+LOADERS: dict[str, type] = {
+    "ett_hour": Dataset_ETT_hour,
+    "ett_minute": Dataset_ETT_minute,
     "custom": Dataset_Custom,
     "m4": Dataset_M4,
 }
 
+# --data name -> Dataset class (the reference's name for the registry)
+data_dict: dict[str, type] = {name: LOADERS[info.loader] for name, info in DATASETS.items()}
+
 
 def get_dataset_class(name: str):
     """Registry lookup; an unknown name raises ConfigError listing the valid names."""
-    if name not in data_dict:
-        raise unknown_name("dataset", name, data_dict)
-    return data_dict[name]
+    return LOADERS[dataset_info(name).loader]
 
 
 def collate_arrays(batch):
@@ -64,14 +60,11 @@ def collate_arrays(batch):
 
 def _data_location(args, flag: str) -> tuple[str, str, str]:
     """(dataset name, root_path, data_path) for this split, applying the zero-shot options."""
-    test_data = getattr(args, "test_data", None)
+    test_data = args.test_data
     if flag != "test" or not test_data:
         return args.data, args.root_path, args.data_path
-    root = getattr(args, "test_root_path", None)
-    path = getattr(args, "test_data_path", None)
+    root, path = args.test_root_path, args.test_data_path
     if test_data != args.data and (root is None or path is None):
-        from data_provider.fetch import canonical_location
-
         canon = canonical_location(test_data)
         if canon is not None:
             folder, file = canon
@@ -87,7 +80,7 @@ def build_dataset(args, flag: str):
         raise unknown_name("split", flag, SPLITS)
     name, root_path, data_path = _data_location(args, flag)
     cls = get_dataset_class(name)
-    ci = getattr(args, "channel_independence", -1)
+    ci = args.channel_independence
     return cls(
         root_path=root_path,
         data_path=data_path,
@@ -100,7 +93,7 @@ def build_dataset(args, flag: str):
         percent=args.percent,
         seasonal_patterns=args.seasonal_patterns,
         channel_independence=0 if ci == 0 else 1,
-        m4_val_from_test=getattr(args, "m4_val_from_test", 0),
+        m4_val_from_test=args.m4_val_from_test,
         data_name=name,
     )
 
@@ -117,12 +110,12 @@ def data_provider(args, flag: str):
         batch_size, shuffle, drop_last = args.batch_size, True, not is_m4
     else:
         batch_size, shuffle = args.eval_batch_size, False
-        drop_last = bool(getattr(args, "test_drop_last", 0)) and not is_m4
+        drop_last = bool(args.test_drop_last) and not is_m4
     loader = DataLoader(data_set, batch_size=batch_size, shuffle=shuffle,
                         num_workers=args.num_workers, drop_last=drop_last,
                         collate_fn=collate_arrays)
     if len(loader) == 0:
-        raise DataError(f"{getattr(data_set, 'data_name', args.data)}: the {flag} split has "
+        raise DataError(f"{data_set.data_name}: the {flag} split has "
                         f"{len(data_set)} samples, fewer than one batch of {batch_size} "
                         f"(drop_last); reduce the batch size, --seq_len or --pred_len")
     return data_set, loader

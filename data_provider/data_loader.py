@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import Dataset
 
+from data_provider.fetch import SOURCES, dataset_for_file, setup_command
 from data_provider.m4 import left_pad, load_m4, load_naive2, m4_lengths, m4_pattern
 from utils.errors import ConfigError, DataError, unknown_name
 from utils.timefeatures import calendar_integers, time_features
@@ -93,8 +94,6 @@ def _names(cols, limit: int = 8) -> str:
 
 
 def _missing_file(path: str, data_name: str | None) -> DataError:
-    from data_provider.fetch import SOURCES, dataset_for_file, setup_command
-
     name = data_name if data_name in SOURCES else dataset_for_file(path)
     if name is None:
         return DataError(f"data file {path} not found; check --root_path and --data_path")

@@ -20,70 +20,18 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
+from data_provider.datasets import DATASETS, M4_PATTERNS, SourceFile
+from data_provider.datasets import canonical_location  # noqa: F401  re-export: tests/test_scripts.py
 from utils.errors import DataError, UserError, unknown_name
 
-ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/{}"
-# The Autoformer / Time-Series-Library bundle, as linked from the thuml/Time-Series-Library README.
-TSLIB_URL = "https://huggingface.co/datasets/thuml/Time-Series-Library/resolve/main/{}"
-M4_URL = "https://raw.githubusercontent.com/Mcompetitions/M4-methods/master/Dataset/{}"
-
-M4_PATTERNS = ("Yearly", "Quarterly", "Monthly", "Weekly", "Daily", "Hourly")
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One file of a dataset.
-
-    path: location relative to ``dataset/`` (and inside a mirror).
-    url: official download URL; None for files only a mirror provides.
-    sha256: expected digest of the official file where it is known (checked after a download);
-        a mirror's own ``SHA256SUMS`` always takes precedence for mirrored copies.
-    optional: copied when the mirror has it, otherwise skipped without error.
-    """
-
-    path: str
-    url: str | None
-    sha256: str | None = None
-    optional: bool = False
-
-
-def _ett(name: str, sha256: str | None = None) -> tuple[SourceFile, ...]:
-    return (SourceFile(f"ETT-small/{name}.csv", ETT_URL.format(f"{name}.csv"), sha256),)
-
-
-def _tslib(path: str) -> tuple[SourceFile, ...]:
-    return (SourceFile(path, TSLIB_URL.format(path)),)
-
-
-def _m4(pattern: str, train_sha: str | None = None, test_sha: str | None = None
-        ) -> tuple[SourceFile, ...]:
-    return (
-        SourceFile(f"m4/{pattern}-train.csv", M4_URL.format(f"Train/{pattern}-train.csv"), train_sha),
-        SourceFile(f"m4/{pattern}-test.csv", M4_URL.format(f"Test/{pattern}-test.csv"), test_sha),
-        # official Naive2 forecasts (inside a .rar upstream): only a mirror provides them as CSV
-        SourceFile(f"m4/submission-Naive2-{pattern}.csv", None, optional=True),
-    )
-
-
-# Dataset name -> its files. Digests are given only where the official file is known to match
-# the project's mirror (ETTh1, M4 Hourly); other downloads are accepted and their digest printed.
+# Fetchable name -> its files: every dataset with a file of its own, and M4 per pattern.
 SOURCES: dict[str, tuple[SourceFile, ...]] = {
-    "ETTh1": _ett("ETTh1", "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"),
-    "ETTh2": _ett("ETTh2"),
-    "ETTm1": _ett("ETTm1"),
-    "ETTm2": _ett("ETTm2"),
-    "Weather": _tslib("weather/weather.csv"),
-    "ECL": _tslib("electricity/electricity.csv"),
-    "Traffic": _tslib("traffic/traffic.csv"),
-    "ILI": _tslib("illness/national_illness.csv"),
-    "Exchange": _tslib("exchange_rate/exchange_rate.csv"),
-    **{f"m4-{p}": _m4(p) for p in M4_PATTERNS if p != "Hourly"},
-    "m4-Hourly": _m4("Hourly",
-                     "ea59b7783573c49077a835ab6465c7d66f1474783360f310988a9a737fbca62f",
-                     "71a57fccb15e534d973626ada4fb87febf789e9317715b7cc6dd3b5f90db6f42"),
+    **{name: info.sources for name, info in DATASETS.items() if info.file is not None},
+    **{f"m4-{name}": p.sources for name, p in M4_PATTERNS.items()},
 }
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -105,16 +53,6 @@ def dataset_for_file(data_path: str) -> str | None:
         if any(os.path.basename(f.path) == base for f in files):
             return name
     return None
-
-
-def canonical_location(name: str) -> tuple[str, str] | None:
-    """(folder, file name) of a long-term dataset under ``dataset/``, e.g. ('ETT-small', 'ETTh2.csv');
-    None for M4 or unknown names."""
-    files = SOURCES.get(name)
-    if not files or name.startswith("m4-"):
-        return None
-    folder, file = os.path.split(files[0].path)
-    return folder, file
 
 
 def sha256_of(path: Path) -> str:
@@ -220,8 +158,6 @@ def _download(f: SourceFile, name: str, dest: Path, force: bool, quiet: bool) ->
     dst = dest / f.path
     if _present_ok(dst, f.sha256, force):
         return "present" + (", sha256 ok" if f.sha256 else "")
-    from tqdm import tqdm
-
     tmp = _temp_beside(dst)
     try:
         try:

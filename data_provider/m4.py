@@ -1,4 +1,5 @@
-"""M4 competition data: the pattern table and loading of the official CSV files.
+"""M4 competition data: loading of the official CSV files (the pattern table, with horizon,
+seasonality, history size and file names, is ``data_provider.datasets.M4_PATTERNS``).
 
 Files (as in github.com/Mcompetitions/M4-methods, ``Dataset/Train`` and ``Dataset/Test``), under
 the M4 root folder (``dataset/m4`` by default):
@@ -15,37 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from utils.errors import DataError, unknown_name
-
-
-@dataclass(frozen=True)
-class M4Pattern:
-    """One M4 frequency: forecast horizon H, seasonality m (for MASE / Naive2) and the
-    history size (training cut points lie in the last ``int(history_size * H)`` points)."""
-
-    name: str
-    horizon: int
-    seasonality: int
-    history_size: float
-
-
-M4_PATTERNS: dict[str, M4Pattern] = {
-    p.name: p for p in (
-        M4Pattern("Yearly", 6, 1, 1.5),
-        M4Pattern("Quarterly", 8, 4, 1.5),
-        M4Pattern("Monthly", 18, 12, 1.5),
-        M4Pattern("Weekly", 13, 1, 10),
-        M4Pattern("Daily", 14, 1, 10),
-        M4Pattern("Hourly", 48, 24, 10),
-    )
-}
-
-
-def m4_pattern(name: str) -> M4Pattern:
-    """Look up a seasonal pattern by name; unknown names raise ConfigError listing the valid ones."""
-    if name not in M4_PATTERNS:
-        raise unknown_name("M4 seasonal pattern", str(name), M4_PATTERNS)
-    return M4_PATTERNS[name]
+from data_provider.datasets import M4Pattern, m4_pattern
+from data_provider.fetch import setup_command
+from utils.errors import DataError
 
 
 def m4_lengths(pattern: str) -> tuple[int, int, int]:
@@ -56,12 +29,11 @@ def m4_lengths(pattern: str) -> tuple[int, int, int]:
 
 def m4_file(root: str | os.PathLike, pattern: str, split: str) -> str:
     """Path of ``<root>/<Pattern>-<split>.csv`` with split 'train' or 'test'."""
-    return os.path.join(os.fspath(root), f"{pattern}-{split}.csv")
+    info = m4_pattern(pattern)
+    return os.path.join(os.fspath(root), info.train_file if split == "train" else info.test_file)
 
 
 def _missing(path: str, pattern: str) -> DataError:
-    from data_provider.fetch import setup_command
-
     return DataError(f"M4 file {path} not found; install it with: {setup_command('m4-' + pattern)} "
                      "(or drop --mirror to download it), or point --root_path at the M4 folder")
 
@@ -139,10 +111,10 @@ def load_m4(root: str | os.PathLike, pattern: str, with_test: bool = True) -> M4
 def load_naive2(root: str | os.PathLike, pattern: str, ids: list[str]) -> np.ndarray | None:
     """The official Naive2 forecasts ``<root>/submission-Naive2-<Pattern>.csv`` (``id,F1..FH``)
     as an (S, H) array in the order of ``ids``, or None when the file is absent."""
-    path = os.path.join(os.fspath(root), f"submission-Naive2-{pattern}.csv")
+    info = m4_pattern(pattern)
+    path = os.path.join(os.fspath(root), info.naive2_file)
     if not os.path.isfile(path):
         return None
-    info = m4_pattern(pattern)
     file_ids, rows = read_m4_csv(path, pattern)
     by_id = dict(zip(file_ids, rows))
     missing = [i for i in ids if i not in by_id]

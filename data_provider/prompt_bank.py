@@ -7,20 +7,11 @@ from __future__ import annotations
 
 import os
 
+from data_provider.datasets import DATASETS
 from utils.errors import DataError, unknown_name
 
-PROMPT_FILES: dict[str, str] = {
-    "ETTh1": "ETT",
-    "ETTh2": "ETT",
-    "ETTm1": "ETT",
-    "ETTm2": "ETT",
-    "ECL": "ECL",
-    "Traffic": "Traffic",
-    "Weather": "Weather",
-    "ILI": "ILI",
-    "Exchange": "Exchange",
-    "m4": "m4",
-}
+# --data name -> file stem in the prompt bank (the ``prompt`` column of the dataset table)
+PROMPT_FILES: dict[str, str] = {name: info.prompt for name, info in DATASETS.items() if info.prompt}
 
 DEFAULT_ROOT = "dataset/prompt_bank"
 

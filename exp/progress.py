@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
+
 
 def progress_bar(accelerator, desc: str, total: int | None = None, unit: str = "it", iterable=None):
     """A tqdm bar over ``iterable`` (or updated by hand up to ``total``), quiet on other ranks."""
-    from tqdm import tqdm
-
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
                 disable=not accelerator.is_main_process,
                 mininterval=0.5 if sys.stderr.isatty() else 30)

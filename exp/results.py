@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -44,8 +45,6 @@ def _jsonable(obj):
 def source_commit() -> str | None:
     """The git commit of the code that ran (``+dirty`` when tracked files were modified), or None
     outside a git checkout. Recorded in metrics.json so that every reported figure names its code."""
-    import subprocess
-
     root = Path(__file__).resolve().parents[1]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -62,36 +61,63 @@ def _atomic_npy(array: np.ndarray, path: Path) -> None:
     tmp.replace(path)
 
 
-class ResultWriter:
-    """Writes one run's results folder (main process only)."""
+def plot_forecasts(path: Path, title: str, result, n_windows: int = 4) -> None:
+    """``path`` (PNG): ``n_windows`` test windows spread over the set, last channel: input (when
+    kept), truth and forecast. Nothing is written without forecasts."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    def __init__(self, args, setting: str, is_main: bool):
-        self.args, self.setting, self.is_main = args, setting, is_main
-        self.root = Path(args.results_dir)
+    if result.pred is None or len(result.pred) == 0:
+        return
+    idx = np.linspace(0, len(result.pred) - 1, n_windows).astype(int)
+    fig, axes = plt.subplots(n_windows, 1, figsize=(10, 2.4 * n_windows), squeeze=False)
+    for ax, i in zip(axes[:, 0], idx):
+        h = result.pred.shape[1]
+        x = result.inputs[i, :, -1] if result.inputs is not None and i < len(result.inputs) else None
+        off = 0
+        if x is not None:
+            ax.plot(np.arange(len(x)), x, color="0.5", lw=1, label="input")
+            off = len(x)
+        ax.plot(off + np.arange(h), result.true[i, :, -1], color="k", lw=1.2, label="truth")
+        ax.plot(off + np.arange(h), result.pred[i, :, -1], color="tab:red", lw=1.2, label="forecast")
+        ax.set_title(f"test window {i}", fontsize=9)
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+class ResultWriter:
+    """Writes one run's results folder (main process only); the task adds its own files
+    (a plot, an M4 submission) and its summary line."""
+
+    def __init__(self, cfg, task, setting: str, is_main: bool):
+        self.cfg, self.task, self.setting, self.is_main = cfg, task, setting, is_main
+        self.root = Path(cfg.results_dir)
         self.folder = self.root / setting
 
     def check_free(self) -> None:
         """Refuse to run when the results folder exists, unless ``--overwrite``."""
-        if self.folder.exists() and (self.folder / "metrics.json").exists() and not self.args.overwrite:
+        if self.folder.exists() and (self.folder / "metrics.json").exists() and not self.cfg.overwrite:
             raise UserError(f"results already exist in {self.folder}; pass --overwrite to replace them "
                             "or change --model_id / --des")
 
     def write(self, result, info: dict, dataset) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         metrics = dict(result.metrics)
-        payload = {"metrics": metrics, **info, "args": vars(self.args),
+        payload = {"metrics": metrics, **info, "args": self.cfg.as_dict(),
                    "commit": source_commit(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         if result.pred is not None:
             saved = self._save_arrays(result.pred, result.true)
             payload["saved_samples"] = saved
         atomic_write_text(json.dumps(_jsonable(payload), indent=2), self.folder / "metrics.json")
         self._write_losses(info.get("history") or [])
-        if "m4" in metrics and result.pred is not None:
-            from utils.m4_summary import write_submission
-            write_submission(self.folder / f"submission-{self.args.seasonal_patterns}.csv",
-                             list(getattr(dataset, "ids", range(len(result.pred)))), result.pred)
-        else:
-            self._plot(result)
+        if result.pred is not None:
+            self.task.write_outputs(self.folder, self.setting, result, dataset)
         self._append_summary(metrics)
 
     def _save_arrays(self, pred: np.ndarray, true: np.ndarray) -> int:
@@ -111,45 +137,9 @@ class ResultWriter:
         w.writerows(history)
         atomic_write_text(buf.getvalue(), self.folder / "losses.csv")
 
-    def _plot(self, result, n_windows: int = 4) -> None:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        if result.pred is None or len(result.pred) == 0:
-            return
-        idx = np.linspace(0, len(result.pred) - 1, n_windows).astype(int)
-        fig, axes = plt.subplots(n_windows, 1, figsize=(10, 2.4 * n_windows), squeeze=False)
-        for ax, i in zip(axes[:, 0], idx):
-            h = result.pred.shape[1]
-            x = result.inputs[i, :, -1] if result.inputs is not None and i < len(result.inputs) else None
-            off = 0
-            if x is not None:
-                ax.plot(np.arange(len(x)), x, color="0.5", lw=1, label="input")
-                off = len(x)
-            ax.plot(off + np.arange(h), result.true[i, :, -1], color="k", lw=1.2, label="truth")
-            ax.plot(off + np.arange(h), result.pred[i, :, -1], color="tab:red", lw=1.2, label="forecast")
-            ax.set_title(f"test window {i}", fontsize=9)
-        axes[0, 0].legend(loc="upper left", fontsize=8)
-        fig.suptitle(self.setting, fontsize=8)
-        fig.tight_layout()
-        tmp = self.folder / "forecast.tmp.png"
-        fig.savefig(tmp, dpi=90)
-        plt.close(fig)
-        tmp.replace(self.folder / "forecast.png")
-
     def summary_line(self, metrics: dict) -> str:
-        if "m4" in metrics:
-            p = self.args.seasonal_patterns
-            s = metrics["m4"].get(p, {})
-            return (f"{self.setting}: {p} smape {s.get('smape', float('nan')):.3f} "
-                    f"mase {s.get('mase', float('nan')):.3f} owa {s.get('owa', float('nan')):.3f}")
-        return (f"{self.setting}: mse {metrics['mse']:.4f} mae {metrics['mae']:.4f} "
-                f"(original scale mse {metrics['mse_original']:.4f} mae {metrics['mae_original']:.4f}, "
-                f"{metrics['n_samples']} test samples)")
+        return self.task.summary_line(self.setting, metrics)
 
     def _append_summary(self, metrics: dict) -> None:
-        from exp.tasks import get_task
-        path = self.root / get_task(self.args).result_file
-        with open(path, "a") as f:
+        with open(self.root / self.task.result_file, "a") as f:
             f.write(self.summary_line(metrics) + "\n")

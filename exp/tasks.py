@@ -1,17 +1,31 @@
-"""Task hooks: what differs between long-term and short-term (M4) forecasting.
+"""Task hooks: everything that differs between long-term and short-term (M4) forecasting.
 
-The trainer in ``exp/exp_main.py`` owns the loop; a task says how a batch becomes
-(forecast, target), which loss it trains, and how a split is evaluated.
+The trainer in ``exp/exp_main.py`` owns the loop and never asks which task it runs; a task says
+which flag values it fixes, how its data is read and checked, how a batch becomes
+(forecast, target, loss keywords), how a split is evaluated, and which files and summary line
+its results get. Register a new task in :data:`TASKS`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from accelerate.utils import gather_object
 
+from data_provider.data_factory import data_provider
+from data_provider.datasets import m4_pattern
+from data_provider.m4 import m4_lengths
+from data_provider.m4_scoring import m4_scores
+from exp.progress import progress_bar
+from exp.results import plot_forecasts
+from models import model_attr
 from utils.errors import ConfigError, unknown_name
+from utils.losses import get_loss
+from utils.m4_summary import write_submission
+from utils.metrics import metric
 
 
 def decoder_input(batch_y: torch.Tensor, label_len: int, pred_len: int) -> torch.Tensor:
@@ -33,27 +47,73 @@ class Evaluation:
 
 
 class LongTermTask:
-    """Sliding-window forecasting on ETT / custom CSVs; MSE (or MAE) loss; scaled metrics."""
+    """Sliding-window forecasting on ETT / custom CSVs; MSE (or MAE) loss; scaled metrics.
+
+    ``cfg`` is the run's configuration (:class:`exp.config.RunConfig`, or any object with the
+    same flag attributes).
+    """
 
     name = "long_term_forecast"
     result_file = "result_long_term_forecast.txt"
 
-    def __init__(self, args):
-        self.args = args
-        self.f_dim = -1 if args.features == "MS" else 0
+    @staticmethod
+    def settings(args) -> dict[str, Any]:
+        """Flag values this task fixes, from the parsed flags (none); ConfigError if they clash."""
+        return {}
 
-    def configure(self, args) -> None:
-        """Fill task-specific defaults in ``args`` before data and model are built."""
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.f_dim = -1 if cfg.features == "MS" else 0
+        self.criterion = get_loss(cfg.loss)
 
+    # ------------------------------------------------------------------ data
+    def loaders(self, flags) -> dict[str, tuple]:
+        """flag -> (dataset, loader) for each split in ``flags``, each dataset checked."""
+        out = {}
+        for flag in flags:
+            dataset, loader = data_provider(self.cfg, flag)
+            self.check_data(dataset)
+            out[flag] = (dataset, loader)
+        return out
+
+    def check_data(self, dataset) -> None:
+        """``--enc_in`` must be the number of channels the run reads (1 for features S)."""
+        n, cfg = dataset.n_channels, self.cfg
+        if cfg.enc_in != n:
+            raise ConfigError(f"--enc_in {cfg.enc_in}, but {dataset.data_name} has {n} "
+                              f"channel{'' if n == 1 else 's'} with --features {cfg.features}; "
+                              f"pass --enc_in {n} (and --dec_in/--c_out to match)")
+
+    def eval_loader(self, accelerator, loader):
+        """The loader an evaluation pass reads: sharded over the processes by Accelerate."""
+        return accelerator.prepare(loader)
+
+    # ------------------------------------------------------------------ batches
     def forward(self, model, batch, device) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        """One batch -> (forecast (B, H, C'), target (B, H, C'), loss kwargs)."""
-        a = self.args
+        """One batch -> (forecast (B, H, C'), target (B, H, C'), keywords of the loss)."""
+        c = self.cfg
         batch_x, batch_y, x_mark, y_mark = (t.float().to(device) for t in batch)
-        dec_inp = decoder_input(batch_y, a.label_len, a.pred_len)
+        dec_inp = decoder_input(batch_y, c.label_len, c.pred_len)
         out = model(batch_x, x_mark, dec_inp, y_mark)
-        out = out[:, -a.pred_len:, self.f_dim:]
-        true = batch_y[:, -a.pred_len:, self.f_dim:]
+        out = out[:, -c.pred_len:, self.f_dim:]
+        true = batch_y[:, -c.pred_len:, self.f_dim:]
         return out, true, {}
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, model, accelerator, flag: str, dataset, loader, full: bool) -> Evaluation:
+        """Score split ``flag``: the loss, and with ``full`` the metrics and arrays too."""
+        return evaluate_long_term(self, model, loader, dataset, accelerator, self.criterion, full,
+                                  desc=flag)
+
+    # ------------------------------------------------------------------ results
+    def write_outputs(self, folder: Path, setting: str, result: Evaluation, dataset) -> None:
+        """Files beside metrics.json: a plot of a few test windows."""
+        plot_forecasts(folder / "forecast.png", setting, result)
+
+    def summary_line(self, setting: str, metrics: dict) -> str:
+        return (f"{setting}: mse {metrics['mse']:.4f} mae {metrics['mae']:.4f} "
+                f"(original scale mse {metrics['mse_original']:.4f} mae {metrics['mae_original']:.4f}, "
+                f"{metrics['n_samples']} test samples)")
 
 
 class ShortTermTask(LongTermTask):
@@ -62,31 +122,64 @@ class ShortTermTask(LongTermTask):
     name = "short_term_forecast"
     result_file = "result_short_term_forecast.txt"
 
-    def configure(self, args) -> None:
-        from data_provider.m4 import m4_lengths
-
-        args.seq_len, args.label_len, args.pred_len = m4_lengths(args.seasonal_patterns)
+    @staticmethod
+    def settings(args) -> dict[str, Any]:
+        """The pattern fixes the window: (seq_len, label_len, pred_len) = (2H, H, H)."""
+        seq_len, label_len, pred_len = m4_lengths(args.seasonal_patterns)
         if args.data != "m4":
             raise ConfigError(f"--task_name short_term_forecast needs --data m4, got '{args.data}'")
+        return {"seq_len": seq_len, "label_len": label_len, "pred_len": pred_len}
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.seasonality = m4_pattern(cfg.seasonal_patterns).seasonality
+        self.full_history = bool(model_attr(cfg.model, "full_history", False))
+
+    def check_data(self, dataset) -> None:
+        """Every M4 series is one channel: nothing to check against the flags."""
+
+    def eval_loader(self, accelerator, loader):
+        """Unused: M4 evaluation forecasts each series' last window (:func:`m4_forecast`)."""
+        return loader
 
     def forward(self, model, batch, device):
-        a = self.args
+        c = self.cfg
         batch_x, batch_y, x_mask, y_mask = (t.float().to(device) for t in batch)
-        dec_inp = decoder_input(batch_y, a.label_len, a.pred_len)
-        out = model(batch_x, None, dec_inp, None)[:, -a.pred_len:, self.f_dim:]
-        true = batch_y[:, -a.pred_len:, self.f_dim:]
-        mask = y_mask[:, -a.pred_len:, self.f_dim:]
-        return out, true, {"insample": batch_x, "mask": mask}
+        dec_inp = decoder_input(batch_y, c.label_len, c.pred_len)
+        out = model(batch_x, None, dec_inp, None)[:, -c.pred_len:, self.f_dim:]
+        true = batch_y[:, -c.pred_len:, self.f_dim:]
+        mask = y_mask[:, -c.pred_len:, self.f_dim:]
+        return out, true, {"insample": batch_x, "mask": mask, "freq": self.seasonality}
+
+    def evaluate(self, model, accelerator, flag: str, dataset, loader, full: bool) -> Evaluation:
+        return evaluate_m4(self, model, dataset, accelerator, full, full_history=self.full_history,
+                           naive2=dataset.naive2, desc=flag)
+
+    def write_outputs(self, folder: Path, setting: str, result: Evaluation, dataset) -> None:
+        """The forecasts in the official M4 layout, ``submission-<Pattern>.csv``."""
+        write_submission(folder / f"submission-{self.cfg.seasonal_patterns}.csv", list(dataset.ids),
+                         result.pred)
+
+    def summary_line(self, setting: str, metrics: dict) -> str:
+        p = self.cfg.seasonal_patterns
+        s = metrics["m4"].get(p, {})
+        return (f"{setting}: {p} smape {s.get('smape', float('nan')):.3f} "
+                f"mase {s.get('mase', float('nan')):.3f} owa {s.get('owa', float('nan')):.3f}")
 
 
 TASKS = {t.name: t for t in (LongTermTask, ShortTermTask)}
 
 
-def get_task(args):
-    """The task object for ``args.task_name`` (ConfigError listing valid names if unknown)."""
-    if args.task_name not in TASKS:
-        raise unknown_name("task_name", args.task_name, TASKS)
-    return TASKS[args.task_name](args)
+def task_class(name: str) -> type[LongTermTask]:
+    """The task registered as ``--task_name name`` (ConfigError listing valid names if unknown)."""
+    if name not in TASKS:
+        raise unknown_name("task_name", name, TASKS)
+    return TASKS[name]
+
+
+def get_task(cfg) -> LongTermTask:
+    """The task object of ``cfg.task_name`` for the run configured by ``cfg``."""
+    return task_class(cfg.task_name)(cfg)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -115,9 +208,6 @@ def _channel_scales(dataset, pred: np.ndarray) -> np.ndarray:
 def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, criterion,
                        full: bool, desc: str = "eval") -> Evaluation:
     """Forecast a whole split; loss over every sample; with ``full`` also metrics and arrays."""
-    from exp.progress import progress_bar
-    from utils.metrics import metric
-
     model.eval()
     preds, trues, inputs = [], [], []
     bar = progress_bar(accelerator, desc, total=len(dataset), unit="win")
@@ -145,17 +235,13 @@ def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, 
                       inputs=np.concatenate(inputs) if inputs else None)
 
 
-def m4_forecast(model, dataset, accelerator, args, full_history: bool,
+def m4_forecast(model, dataset, accelerator, cfg, full_history: bool,
                 desc: str = "eval") -> np.ndarray:
     """Forecast every series' last window: (S, H), sharded over processes and gathered.
 
     Statistical models (``full_history``) see float64 histories: their forecasts must equal
     the official submissions to the file's printed precision.
     """
-    from accelerate.utils import gather_object
-
-    from exp.progress import progress_bar
-
     x, mask = dataset.full_history_window() if full_history else dataset.last_insample_window()
     dtype = torch.float64 if full_history else torch.float32
     x = torch.as_tensor(np.asarray(x), dtype=dtype).unsqueeze(-1)
@@ -165,15 +251,15 @@ def m4_forecast(model, dataset, accelerator, args, full_history: bool,
     model.eval()
     bar = progress_bar(accelerator, desc, total=len(idx), unit="series")
     with torch.no_grad(), accelerator.split_between_processes(idx) as mine, bar:
-        bs = args.eval_batch_size
+        bs = cfg.eval_batch_size
         for s in range(0, len(mine), bs):
             bar.update(min(len(mine[s:s + bs]) * accelerator.num_processes, bar.total - bar.n))
             ids = mine[s:s + bs]
             xb = x[ids].to(accelerator.device)
-            dec = torch.cat([xb[:, -args.label_len:, :],
-                             torch.zeros(len(ids), args.pred_len, 1, device=xb.device, dtype=dtype)], dim=1)
+            dec = torch.cat([xb[:, -cfg.label_len:, :],
+                             torch.zeros(len(ids), cfg.pred_len, 1, device=xb.device, dtype=dtype)], dim=1)
             mark = mask[ids].to(accelerator.device) if full_history else None
-            out = model(xb, mark, dec, None)[:, -args.pred_len:, 0]
+            out = model(xb, mark, dec, None)[:, -cfg.pred_len:, 0]
             chunks.append((ids[0], out.cpu().numpy().astype(np.float64)))
     chunks = gather_object(chunks) if accelerator.num_processes > 1 else chunks
     chunks.sort(key=lambda c: c[0])
@@ -184,12 +270,10 @@ def evaluate_m4(task: ShortTermTask, model, dataset, accelerator, full: bool,
                 full_history: bool = False, naive2: np.ndarray | None = None,
                 desc: str = "eval") -> Evaluation:
     """Score the last-window forecasts of one M4 pattern: sMAPE (the loss), MASE, OWA."""
-    from utils.m4_summary import m4_scores
-
-    args = task.args
-    pred = m4_forecast(model, dataset, accelerator, args, full_history, desc)
+    cfg = task.cfg
+    pred = m4_forecast(model, dataset, accelerator, cfg, full_history, desc)
     true = np.asarray(dataset.targets, dtype=np.float64)
-    p = args.seasonal_patterns
+    p = cfg.seasonal_patterns
     scores = m4_scores({p: pred}, {p: true}, {p: dataset.history},
                        {p: naive2} if naive2 is not None else None)
     loss = float(scores[p]["smape"])

@@ -11,41 +11,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from utils.errors import ConfigError, unknown_name
+
 REPORT_TO = ("none", "tensorboard")
 
 
-def accelerator_kwargs(args) -> dict:
-    """What ``Accelerator(...)`` needs for ``--report_to`` (nothing for ``none``)."""
-    from utils.errors import unknown_name
-
-    if args.report_to not in REPORT_TO:
-        raise unknown_name("report_to", args.report_to, REPORT_TO)
-    if args.report_to == "none":
-        return {}
-    if args.report_to == "tensorboard":
+def check_tracker(report_to: str) -> None:
+    """``--report_to`` must be a known tracker whose package is installed (ConfigError)."""
+    if report_to not in REPORT_TO:
+        raise unknown_name("report_to", report_to, REPORT_TO)
+    if report_to == "tensorboard":
         try:
-            import tensorboard  # noqa: F401
+            import tensorboard  # noqa: F401 (optional: only this tracker needs it)
         except ImportError:
-            from utils.errors import ConfigError
             raise ConfigError("--report_to tensorboard needs the tensorboard package: "
                               "pip install tensorboard") from None
-    return {"log_with": args.report_to, "project_dir": args.results_dir}
 
 
-def _hparams(args) -> dict:
+def accelerator_kwargs(cfg) -> dict:
+    """What ``Accelerator(...)`` needs for ``--report_to`` (nothing for ``none``)."""
+    if cfg.report_to == "none":
+        return {}
+    return {"log_with": cfg.report_to, "project_dir": cfg.results_dir}
+
+
+def _hparams(cfg) -> dict:
     """The run's flags that a tracker can store (bool, str, int, float)."""
-    return {k: v for k, v in sorted(vars(args).items()) if isinstance(v, (bool, str, int, float))}
+    return {k: v for k, v in sorted(cfg.as_dict().items()) if isinstance(v, (bool, str, int, float))}
 
 
 class RunTracker:
     """One run's tracker session: ``start``, ``step``, ``epoch``, ``finish``; no-ops with ``none``."""
 
-    def __init__(self, accelerator, args, folder: Path):
-        self.acc, self.on = accelerator, args.report_to != "none"
+    def __init__(self, accelerator, cfg, folder: Path):
+        self.acc, self.on = accelerator, cfg.report_to != "none"
         self.steps = 0
         if self.on:
             accelerator.project_configuration.logging_dir = str(folder)  # this run's folder
-            accelerator.init_trackers("tensorboard", config=_hparams(args))
+            accelerator.init_trackers("tensorboard", config=_hparams(cfg))
 
     def step(self, loss: float, lr: float) -> None:
         self.steps += 1

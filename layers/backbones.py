@@ -1,5 +1,8 @@
 """LLM backbone registry: load, truncate to ``llm_layers``, freeze, derive ``llm_dim``, set the pad token.
 
+:class:`BackboneRunner` runs a loaded backbone over [prompt ; tokens] the reference's way (the
+fast path's runner is ``layers.fast.llm``).
+
 Names (``--llm_model``):
 
 | name    | family | default weights                                   |
@@ -30,6 +33,12 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import transformers
+from huggingface_hub.constants import is_offline_mode
+from torch import nn
+from torch.profiler import record_function
+from transformers import AutoModel, AutoTokenizer, LlamaModel
+from transformers.utils import logging as hf_logging
 
 from utils.errors import ConfigError, UserError, unknown_name
 
@@ -129,8 +138,6 @@ def smollm2_folder(cache_dir: str | os.PathLike | None = None) -> str:
 
 def _convert_gguf(folder: str, gguf_file: str, out: Path) -> None:
     """De-quantise a GGUF LLaMA into a plain float32 ``LlamaModel`` folder with its tokenizer."""
-    from transformers import AutoModel, AutoTokenizer, LlamaModel
-
     with _quiet_transformers():
         quantised = AutoModel.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
     config = quantised.config
@@ -210,18 +217,12 @@ def _hub_offline() -> bool:
     """HF_HUB_OFFLINE set (read now, not at import) or huggingface_hub's own offline flag."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         return True
-    try:
-        from huggingface_hub.constants import is_offline_mode
-        return bool(is_offline_mode())
-    except ImportError:
-        return False
+    return bool(is_offline_mode())
 
 
 @contextmanager
 def _quiet_transformers():
     """Silence transformers' load report (it lists the truncated layers) and progress bars."""
-    from transformers.utils import logging as hf_logging
-
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -273,9 +274,6 @@ def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
     instead configures it like the reference: eager attention, and every call returns all
     attention maps and hidden states (``output_attentions``/``output_hidden_states`` in the config).
     """
-    import transformers
-    from transformers import AutoTokenizer
-
     key, spec = backbone_spec(name)
     family = FAMILIES[spec.family]
     path = llm_path or (spec.locate() if spec.locate else spec.source)
@@ -324,22 +322,54 @@ def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
                     family=spec.family, depth=depth, identity=identity)
 
 
-def backbone_from_configs(configs, dtype: torch.dtype | str | None = None,
-                          random_init: bool = False) -> Backbone:
+def torch_dtype(name: str | torch.dtype) -> torch.dtype:
+    """``--dtype`` (``float32``, ``bfloat16``, ``torch.float16``, or a torch dtype) as a torch dtype."""
+    if isinstance(name, torch.dtype):
+        return name
+    dtype = getattr(torch, str(name).removeprefix("torch."), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ConfigError(f"dtype {name!r} is not a torch dtype name")
+    return dtype
+
+
+def backbone_from_configs(configs, random_init: bool = False,
+                          reference_outputs: bool = False) -> Backbone:
     """:func:`load_backbone` with the run's flags (``llm_model``, ``llm_layers``, ``llm_path``,
-    ``llm_dim``; ``fast_path`` 0 gives the reference's eager attention with stored maps)."""
-    if dtype is None:
-        dtype = getattr(configs, "dtype", None) or torch.float32
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    return load_backbone(configs.llm_model, configs.llm_layers,
-                         llm_path=getattr(configs, "llm_path", None),
-                         llm_dim=getattr(configs, "llm_dim", None), dtype=dtype,
-                         random_init=random_init, init_seed=int(getattr(configs, "seed", 0) or 0),
-                         reference_outputs=not fast_path_of(configs))
+    ``llm_dim``, ``dtype``, ``seed`` for a random initialisation)."""
+    return load_backbone(configs.llm_model, configs.llm_layers, llm_path=configs.llm_path,
+                         llm_dim=configs.llm_dim, dtype=torch_dtype(configs.dtype),
+                         random_init=random_init, init_seed=int(configs.seed),
+                         reference_outputs=reference_outputs)
 
 
-def fast_path_of(configs) -> bool:
-    """``configs.fast_path`` (default on)."""
-    value = getattr(configs, "fast_path", 1)
-    return True if value is None else bool(int(value))
+def with_prompt(embedding: nn.Module, prompt_ids: torch.Tensor | None, tokens: torch.Tensor,
+                dtype: torch.dtype) -> torch.Tensor:
+    """[embedding(prompt_ids) ; tokens] in ``dtype``: (B, S) ids and (B, P, D) tokens ->
+    (B, S + P, D); the tokens alone when there is no prompt."""
+    inputs = tokens.to(dtype)
+    if prompt_ids is None:
+        return inputs
+    return torch.cat([embedding(prompt_ids).to(dtype), inputs], dim=1)
+
+
+class BackboneRunner:
+    """The frozen backbone over [prompt ; tokens], called the reference's way.
+
+    ``runner(tokens (B, P, D), prompt_ids (B, S) or None) -> last hidden state (B, S + P, D)``:
+    the prompt's embeddings and the tokens (in the embedding table's dtype) concatenated and
+    passed as ``inputs_embeds`` with the config's defaults (the plain configuration stores every
+    attention map and hidden state, and a causal model returns its KV cache).
+    ``layers.fast.llm.FastBackboneRunner`` has the same interface.
+    """
+
+    prompt_cache = False  # the prompt always runs with the tokens
+
+    def __init__(self, llm: nn.Module):
+        self.llm = llm
+        self.call_kwargs: dict = {}
+
+    def __call__(self, tokens: torch.Tensor, prompt_ids: torch.Tensor | None) -> torch.Tensor:
+        with record_function("timellm.llm"):
+            embedding = self.llm.get_input_embeddings()
+            inputs = with_prompt(embedding, prompt_ids, tokens, embedding.weight.dtype)
+            return self.llm(inputs_embeds=inputs, **self.call_kwargs).last_hidden_state

@@ -51,14 +51,14 @@ def apply_peft(model: nn.Module, family: str, configs) -> nn.Module:
     Returns a ``peft.PeftModel`` whose forward takes the same keyword arguments as the backbone
     and whose ``save_pretrained`` writes the adapter in peft's format.
     """
-    method = getattr(configs, "peft", "none") or "none"
+    method = configs.peft or "none"
     if method not in PEFT_METHODS:
         raise unknown_name("peft method", method, PEFT_METHODS)
     if method == "none":
         return model
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model  # optional: only --peft lora needs it
 
-    targets = resolve_targets(model, family, getattr(configs, "lora_target_modules", None))
+    targets = resolve_targets(model, family, configs.lora_target_modules)
     config = LoraConfig(r=int(configs.lora_r), lora_alpha=float(configs.lora_alpha),
                         lora_dropout=float(configs.lora_dropout), target_modules=targets,
                         bias="none", fan_in_fan_out=(family == "gpt2"))

@@ -26,7 +26,7 @@ class Model(nn.Module):
         super().__init__()
         self.seq_len = configs.seq_len
         self.pred_len = configs.pred_len
-        self.decomposition = series_decomp(getattr(configs, "moving_avg", 25))
+        self.decomposition = series_decomp(configs.moving_avg)
         self.individual = bool(configs.individual)
         self.channels = configs.enc_in
         if self.individual:

@@ -27,6 +27,7 @@ from torch import nn
 from layers.SelfAttention_Family import AttentionLayer, FullAttention, ProbAttention
 from layers.TimeEmbed import DataEmbedding
 from layers.Transformer_EncDec import ConvLayer, Decoder, DecoderLayer, Encoder, EncoderLayer
+from utils.errors import unknown_name
 
 VARIANTS = ("lineage", "informer2020")
 
@@ -42,14 +43,12 @@ class Model(nn.Module):
     @staticmethod
     def setting_suffix(args) -> str:
         """Runs of the non-default variant get their own results and checkpoint folders."""
-        variant = getattr(args, "informer_variant", None) or "lineage"
-        return "" if variant == "lineage" else f"_{variant}"
+        return "" if args.informer_variant == "lineage" else f"_{args.informer_variant}"
 
     def __init__(self, configs, variant: str | None = None):
         super().__init__()
-        variant = variant or getattr(configs, "informer_variant", None) or "lineage"
+        variant = variant or configs.informer_variant
         if variant not in VARIANTS:
-            from utils.errors import unknown_name
             raise unknown_name("Informer variant", variant, VARIANTS)
         self.variant = variant
         lineage = variant == "lineage"

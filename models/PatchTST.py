@@ -33,7 +33,7 @@ class Model(nn.Module):
             c_in=configs.enc_in, context_window=configs.seq_len, target_window=configs.pred_len,
             patch_len=configs.patch_len, stride=configs.stride, n_layers=configs.e_layers,
             d_model=configs.d_model, n_heads=configs.n_heads, d_ff=configs.d_ff, norm="BatchNorm",
-            attn_dropout=0.0, dropout=configs.dropout, act=getattr(configs, "activation", "gelu"),
+            attn_dropout=0.0, dropout=configs.dropout, act=configs.activation,
             res_attention=True, pre_norm=False, pe="zeros", learn_pe=True,
             fc_dropout=configs.fc_dropout, head_dropout=configs.head_dropout,
             padding_patch=padding_patch, pretrain_head=False, head_type="flatten",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from utils.errors import unknown_name
 
 LLM_KINDS = ("pretrained", "random", "attention_layer", "self_attention", "none")
+BACKBONE_KINDS = ("pretrained", "random")  # the kinds that run the (frozen) backbone
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Ablation:
     prompt: bool
     reprogramming: bool
     summary: str
+
+    @property
+    def uses_backbone(self) -> bool:
+        """Whether the backbone runs where the LLM sits (pretrained or random weights)."""
+        return self.llm in BACKBONE_KINDS
 
 
 ABLATIONS: dict[str, Ablation] = {a.name: a for a in (

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from run_main import build_parser
+
 REPO = Path(__file__).resolve().parents[1]
 
 MIRROR_DATASETS = ("ETTh1", "ILI", "Exchange", "m4-Hourly")
@@ -29,8 +31,6 @@ def mirror_dir() -> Path:
 
 def make_args(*argv: str) -> Namespace:
     """An args Namespace exactly as ``run_main.py`` builds it from ``argv``."""
-    from run_main import build_parser
-
     return build_parser().parse_args([str(a) for a in argv])
 
 

@@ -6,10 +6,11 @@ import json
 
 import pytest
 import torch
+from transformers import LlamaModel
 
 from layers import backbones
 from layers.backbones import BACKBONES, load_backbone, smollm2_folder
-from layers.prompt_cache import TokenizerCache
+from layers.fast.prompt import TokenizerCache
 from tests.tiny_backbones import tiny_dirs, training_texts  # noqa: F401 (fixture)
 from utils.errors import ConfigError, UserError
 
@@ -69,8 +70,6 @@ def test_reference_outputs_configure_the_plain_path(tiny_dirs, name):
 
 
 def test_pretrained_weights_are_loaded(tiny_dirs):
-    from transformers import LlamaModel
-
     full = LlamaModel.from_pretrained(tiny_dirs["LLAMA"])
     bb = load_backbone("llama", 2, llm_path=tiny_dirs["LLAMA"])  # names are case-insensitive
     for (n1, p1), (n2, p2) in zip(full.named_parameters(), bb.model.named_parameters()):

@@ -6,11 +6,14 @@ files with the real layouts for the others. Expected values are recomputed with 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.utils.data import RandomSampler, SequentialSampler
 
 from data_provider.data_factory import data_dict, data_provider
 from data_provider.data_loader import (
@@ -22,7 +25,8 @@ from data_provider.data_loader import (
     ett_borders,
     few_shot_border,
 )
-from data_provider.m4 import M4_PATTERNS, m4_lengths
+from data_provider.datasets import M4_PATTERNS
+from data_provider.m4 import m4_lengths
 from data_provider.prompt_bank import PROMPT_FILES, load_description
 from tests.data_fixtures import ETT_COLUMNS, REPO, WEATHER_COLUMNS, make_args, write_m4, write_table
 from utils.errors import ConfigError, DataError, UserError
@@ -143,8 +147,6 @@ def test_etth1_multivariate_view(data_root, etth1):
 
 
 def test_etth1_loaders(data_root, etth1):
-    from torch.utils.data import RandomSampler, SequentialSampler
-
     train, train_loader = etth1["train"]
     assert len(train_loader) == 56_231 // 32  # batch_size 32, drop_last
     assert isinstance(train_loader.sampler, RandomSampler) and train_loader.drop_last
@@ -580,9 +582,6 @@ def test_dataset_m4_registered():
 
 @pytest.mark.skipif(not (REPO / "exp" / "exp_main.py").is_file(), reason="trainer not present")
 def test_run_main_bad_data_is_one_line(tmp_path):
-    import subprocess
-    import sys
-
     proc = subprocess.run(
         [sys.executable, "run_main.py", "--data", "ETTh1", "--root_path", str(tmp_path / "nowhere"),
          "--model", "DLinear", "--train_epochs", "1", "--results_dir", str(tmp_path / "res"),

@@ -7,17 +7,19 @@ to 1e-5 relative, over training and evaluation; one slow test does the same on t
 from __future__ import annotations
 
 import io
-from argparse import Namespace
 
 import pytest
 import torch
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
-from layers import llama_lean
-from layers.mapping import MappingLayer
-from layers.prompt import build_prompts, prompt_statistics, reference_prompts
+from layers.fast import llama_lean
+from layers.fast.mapping import MappingLayer
+from layers.fast.prompt import build_prompts, prompt_statistics
+from layers.prompt import reference_prompts
 from models.TimeLLM import Model
-from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.test_timellm import _etth1_windows, _real_configs
+from tests.tiny_backbones import parser_args, tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
 from utils.optim import build_optimizer
 
@@ -133,8 +135,8 @@ def test_mapping_layer_reuses_its_gradient_memory_safely():
     reference = nn.Linear(V, M)
     reference.load_state_dict(layer.state_dict())
     table = torch.randn(V, D)
-    opt = build_optimizer(layer.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
-    opt_ref = build_optimizer(reference.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
+    opt = build_optimizer(layer.parameters(), parser_args(fast_path=1, learning_rate=1e-2))
+    opt_ref = build_optimizer(reference.parameters(), parser_args(fast_path=1, learning_rate=1e-2))
     storages = set()
     for _ in range(3):  # the trainer's loop: zero_grad(set_to_none) -> backward -> step
         for o in (opt, opt_ref):
@@ -187,8 +189,8 @@ def test_fused_adam_on_the_mapping_layer_follows_plain_adam():
     fast = MappingLayer(V, M)
     torch.manual_seed(0)
     plain = nn.Linear(V, M)
-    opt_fast = build_optimizer(fast.parameters(), Namespace(fast_path=1, learning_rate=1e-2))
-    opt_plain = build_optimizer(plain.parameters(), Namespace(fast_path=0, learning_rate=1e-2))
+    opt_fast = build_optimizer(fast.parameters(), parser_args(fast_path=1, learning_rate=1e-2))
+    opt_plain = build_optimizer(plain.parameters(), parser_args(fast_path=0, learning_rate=1e-2))
     assert opt_fast.defaults["fused"] and not opt_plain.defaults.get("fused")
     table = torch.randn(V, D)
     for step in range(3):
@@ -222,7 +224,7 @@ def test_fast_path_equals_plain_path(tiny_dirs, name):
         assert torch.equal(a, b)  # the same weights, whatever the layout
     batches = [_batch(B=3, seed=s) for s in range(2)] + [_batch(B=1, seed=7), _batch(B=4, N=2, seed=5)]
     opts = [build_optimizer([p for p in m.parameters() if p.requires_grad],
-                            Namespace(fast_path=f, learning_rate=1e-3))
+                            parser_args(fast_path=f, learning_rate=1e-3))
             for m, f in ((fast, 1), (plain, 0))]
     for i, x in enumerate(batches):  # training, with dropout, and an optimiser step after each
         for m in (fast, plain):
@@ -361,8 +363,6 @@ def test_mapping_vocab_is_an_opt_in_cheaper_mapping(tiny_dirs):
 
 
 def test_record_function_labels_cover_the_sections(tiny_dirs):
-    from torch.profiler import ProfilerActivity, profile
-
     fast, plain = _pair(tiny_dirs, "LLAMA")
     x = _batch(B=2)
     seen = {}
@@ -380,8 +380,6 @@ def test_record_function_labels_cover_the_sections(tiny_dirs):
 
 @pytest.mark.slow
 def test_fast_equals_plain_on_real_smollm2():
-    from tests.test_timellm import _etth1_windows, _real_configs
-
     x = _etth1_windows(batch=2)
     y = torch.randn(2, 96, 1, generator=torch.Generator().manual_seed(0))
     results = []
@@ -408,8 +406,8 @@ def test_fast_equals_plain_on_real_smollm2():
                                               ("rmsprop", torch.optim.RMSprop, False)])
 def test_build_optimizer_reads_the_flags(name, cls, fused):
     params = [nn.Parameter(torch.randn(3, 4))]
-    args = Namespace(optimizer=name, learning_rate=0.01, weight_decay=0.1, momentum=0.5,
-                     adam_beta1=0.8, adam_beta2=0.99, fast_path=1)
+    args = parser_args(optimizer=name, learning_rate=0.01, weight_decay=0.1, momentum=0.5,
+                       adam_beta1=0.8, adam_beta2=0.99, fast_path=1)
     opt = build_optimizer(params, args)
     assert type(opt) is cls and opt.defaults["lr"] == 0.01 and opt.defaults["weight_decay"] == 0.1
     assert bool(opt.defaults.get("fused")) == fused
@@ -424,8 +422,8 @@ def test_build_optimizer_reads_the_flags(name, cls, fused):
 
 
 def test_build_optimizer_default_is_the_reference_adam():
-    opt = build_optimizer([nn.Parameter(torch.zeros(2))], Namespace(learning_rate=1e-3, fast_path=0))
+    opt = build_optimizer([nn.Parameter(torch.zeros(2))], parser_args(learning_rate=1e-3, fast_path=0))
     assert type(opt) is torch.optim.Adam and opt.defaults["betas"] == (0.9, 0.999)
     assert opt.defaults["weight_decay"] == 0 and not opt.defaults.get("fused")
     with pytest.raises(ConfigError, match="unknown optimizer 'lion'"):
-        build_optimizer([nn.Parameter(torch.zeros(2))], Namespace(learning_rate=1e-3, optimizer="lion"))
+        build_optimizer([nn.Parameter(torch.zeros(2))], parser_args(learning_rate=1e-3, optimizer="lion"))

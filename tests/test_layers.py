@@ -12,8 +12,9 @@ import torch
 from layers.Embed import PatchEmbedding, TokenEmbedding, patch_count
 from layers.Reprogramming import FlattenHead, ReprogrammingLayer
 from layers.StandardNorm import Normalize
-from layers.prompt import (DEFAULT_DESCRIPTION, autocorrelation_lags, build_prompts,
-                           prompt_statistics, resolve_description)
+from layers.fast.prompt import autocorrelation_lags, build_prompts, prompt_statistics
+from layers.fast.reprogramming import FastReprogrammingLayer
+from layers.prompt import DEFAULT_DESCRIPTION, resolve_description
 from models.ablations import ABLATIONS, get_ablation
 from utils.errors import ConfigError
 
@@ -78,7 +79,8 @@ def test_fast_reprogramming_equals_reference_with_the_same_dropout(train, d_mode
     """Score maps instead of keys, (H, B*L, S) layout: same outputs, same dropout masks, same
     gradients for every parameter and for the prototypes (the key bias: 0 in exact arithmetic)."""
     torch.manual_seed(0)
-    layer = ReprogrammingLayer(d_model=d_model, n_heads=4, d_keys=6, d_llm=12, attention_dropout=0.3)
+    layer = FastReprogrammingLayer(d_model=d_model, n_heads=4, d_keys=6, d_llm=12,
+                                   attention_dropout=0.3)  # it has the plain methods too
     assert layer.uses_score_maps == (d_model == 4)
     with torch.no_grad():
         layer.key_projection.bias.normal_()  # non-zero: its terms must cancel in the softmax

@@ -1,21 +1,24 @@
 """The lean LLaMA runner and the oneDNN linears of the fast path equal what they replace."""
 from __future__ import annotations
 
+import copy
+import io
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import GPT2Config, GPT2Model, LlamaConfig, LlamaModel
 
-from layers import llama_lean, onednn
-from layers.prompt_cache import TransformersRunner
-from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
+from layers.fast import llama_lean, onednn
+from layers.fast.prompt_cache import TransformersRunner
+from models.TimeLLM import Model
+from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 
 needs_onednn = pytest.mark.skipif(not onednn.available(), reason="no oneDNN fp32 linear here")
 
 
 def _llama(bias: bool = False, layers: int = 3, dropout: float = 0.0, seed: int = 0):
-    from transformers import LlamaConfig, LlamaModel
-
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=64, hidden_size=48, intermediate_size=96,
                          num_hidden_layers=layers, num_attention_heads=6, num_key_value_heads=2,
@@ -102,8 +105,6 @@ def test_gradient_through_the_patch_pass_equals_transformers():
 
 
 def test_supports_only_plain_llama_without_attention_dropout():
-    from transformers import GPT2Config, GPT2Model
-
     assert llama_lean.supports(_llama())
     assert not llama_lean.supports(_llama(dropout=0.1))
     assert not llama_lean.supports(GPT2Model(GPT2Config(n_embd=16, n_layer=1, n_head=2)))
@@ -167,12 +168,6 @@ def test_weight_packs_follow_the_weight_and_respect_the_budget():
 
 def test_a_model_with_packed_weights_copies_and_saves(tiny_dirs):
     """The packed copies are a cache: deepcopy and torch.save of a used model still work."""
-    import copy
-    import io
-
-    from models.TimeLLM import Model
-    from tests.tiny_backbones import tiny_configs
-
     model = Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"])).eval()
     x = torch.randn(2, 32, 1, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

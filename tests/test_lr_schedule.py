@@ -229,21 +229,25 @@ def test_modes_registry_and_errors():
 
 
 def test_quirk_resolution(monkeypatch):
-    assert resolve_quirk("on", "DLinear") is True
-    assert resolve_quirk("off", "TimeLLM") is False
-    assert resolve_quirk("auto", "Naive2") is False
     import models
+
+    def model_default(name):  # what exp/config.py passes: the model's reference_lr_quirk
+        return models.model_attr(name, "reference_lr_quirk", False)
+
+    assert resolve_quirk("on", model_default("DLinear")) is True
+    assert resolve_quirk("off", True) is False
+    assert resolve_quirk("auto", model_default("Naive2")) is False
     monkeypatch.setattr(models, "model_attr", lambda name, attr, default: name == "TimeLLM")
-    assert resolve_quirk("auto", "TimeLLM") is True
+    assert resolve_quirk("auto", model_default("TimeLLM")) is True
     with pytest.raises(ConfigError):
-        resolve_quirk("maybe", "TimeLLM")
+        resolve_quirk("maybe", True)
 
 
 def test_controller_from_run_args():
     args = SimpleNamespace(lradj="type1", learning_rate=0.01, train_epochs=10, pct_start=0.2,
                            lr_quirk="on", model="TimeLLM")
     opt = adam()
-    ctrl = LRController(opt, args, steps_per_epoch=4)
+    ctrl = build_lr_controller(opt, args, steps_per_epoch=4)
     assert ctrl.current_lr == pytest.approx(4e-4)
     args.lr_quirk = "off"
     assert build_lr_controller(adam(), args, 4).current_lr == 0.01

@@ -1,10 +1,14 @@
 """LoRA adapters (--peft lora): what trains, exactness of the prompt cache, checkpoints, bad input."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from transformers import LlamaConfig, LlamaModel
 
 from layers.peft_adapters import apply_peft, base_weight_checksum, linear_module_names
+from models.TimeLLM import Model
 from tests.test_trainer import TIMELLM_TINY, only_metrics, run_main
 from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
@@ -14,7 +18,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def lora_model(tiny_dirs, name="LLAMA", **kw):
-    from models.TimeLLM import Model
     torch.manual_seed(0)
     return Model(tiny_configs(name, tiny_dirs[name], peft="lora", lora_r=4, lora_alpha=8,
                               lora_dropout=0.0, lora_target_modules=None, **kw))
@@ -31,7 +34,6 @@ def test_only_adapters_and_timellm_layers_train(tiny_dirs, name, targets):
 
 def test_unknown_target_module_lists_the_valid_names(tiny_dirs):
     with pytest.raises(ConfigError) as err:
-        from models.TimeLLM import Model
         Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"], peft="lora", lora_r=4, lora_alpha=8,
                            lora_dropout=0.0, lora_target_modules="query,value"))
     msg = str(err.value)
@@ -84,7 +86,6 @@ def test_training_changes_adapters_not_base_weights(tiny_dirs):
 
 
 def test_linear_module_names_of_a_llama():
-    from transformers import LlamaConfig, LlamaModel
     m = LlamaModel(LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32,
                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
     assert {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"} <= set(
@@ -102,7 +103,6 @@ def test_lora_run_reloads_its_adapter_and_reproduces_its_mse(tmp_path, tiny_dirs
     ckpt = torch.load(m["checkpoint"], weights_only=False)
     adapters = [k for k in ckpt["state_dict"] if "lora_" in k]
     assert adapters and not any("base_layer" in k for k in ckpt["state_dict"])
-    from pathlib import Path
     assert (Path(m["checkpoint"]).parent / "adapter" / "adapter_config.json").exists()
     assert m["backbone_checksum"]["before"] == m["backbone_checksum"]["after"]
     run_main([*args, "--is_training", "0", "--overwrite"], tmp_path)

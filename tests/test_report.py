@@ -1,5 +1,6 @@
-"""utils.report on synthetic metrics.json files written in the real layout
-(<results_dir>/<setting>/metrics.json, args from the real parser, setting from the trainer)."""
+"""report.paper_tables and ``python -m report`` on synthetic metrics.json files written in the
+real layout (<results_dir>/<setting>/metrics.json, args from the real parser, setting from the
+trainer)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,9 @@ import pytest
 
 from exp.exp_main import setting_string
 from run_main import build_parser
-from utils.published import config_differences, load_published, lookup, paper_config
-from utils.report import build_report, collect_runs, m4_groups, main
+from report.cli import main
+from report.paper_tables import build_report, collect_runs, m4_groups
+from report.published import config_differences, load_published, lookup, paper_config
 
 TIMELLM_PAPER = ["--model", "TimeLLM", "--data", "ETTh1", "--seq_len", "512", "--d_model", "32", "--d_ff", "128",
                  "--llm_model", "LLAMA", "--llm_layers", "32", "--batch_size", "24", "--train_epochs", "100",

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tests.test_trainer import DLINEAR, only_metrics, run_main
+from report.render import README_BEGIN, README_END, readme_block, render
+from report.results_table import COLUMNS, RESULTS, check, collect, read_rows
 from utils.errors import UserError
-from utils.report_results import README_BEGIN, README_END, readme_block, render
-from utils.results_table import COLUMNS, RESULTS, check, collect, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUE_COLUMNS = ("table,model,ablation,data,features,percent,seq_len,pred_len,llm_model,llm_layers,"
@@ -125,7 +125,7 @@ def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(t
 
 
 def test_committed_results_are_current():
-    """docs/RESULTS.md and the README's block are what `python -m utils.report` renders from
+    """docs/RESULTS.md and the README's block are what `python -m report` renders from
     docs/results, and every row of runs.csv matches its run's metrics.json."""
     assert check(RESULTS) == []
     assert (ROOT / "docs" / "RESULTS.md").read_text() == render(RESULTS) + "\n"

@@ -1,17 +1,21 @@
 """The Time-LLM reproduction scripts (scripts/TimeLLM_*.sh, fewshot/, zeroshot/, cpu/): every
 line parses with our argparse and names a registered dataset, model and backbone; the published
-recipes and the launch environment variables. Runs each script with stub ``accelerate`` and
+recipes and the launch environment variables; the launcher (scripts/launch.sh over the recipe
+table scripts/recipes.sh) and its one-line errors. Runs each script with stub ``accelerate`` and
 ``python`` commands that record their arguments (no training); a few seconds in all."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from data_provider.data_factory import data_dict
+from data_provider.datasets import dataset_info
 from data_provider.fetch import canonical_location
 from exp.exp_main import setting_string
 from layers.backbones import BACKBONES
@@ -28,7 +32,7 @@ CPU = sorted((ROOT / "scripts" / "cpu").glob("*.sh"))
 ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
 ZERO_PAIRS = ["ETTh1_ETTh2", "ETTh1_ETTm2", "ETTh2_ETTh1", "ETTh2_ETTm2", "ETTm1_ETTh2", "ETTm1_ETTm2",
               "ETTm2_ETTh2", "ETTm2_ETTm1"]
-CHANNELS = {"ETTh1": 7, "ETTh2": 7, "ETTm1": 7, "ETTm2": 7, "Weather": 21, "ECL": 321, "Traffic": 862, "ILI": 7}
+CHANNELS = {d: dataset_info(d).channels for d in DATASETS}
 def launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
              extra_args: tuple[str, ...] = ()) -> list[tuple[list[str], list[str]]]:
     """Per launch of ``script``: the command with its own arguments, and the ``run_main.py``
@@ -174,3 +178,34 @@ def test_cpu_profiles_state_settings_and_wall_time(tmp_path):
     assert a.percent == 100 and a.test_data is None
     a = parsed(ROOT / "scripts/cpu/TimeLLM_M4_Hourly.sh", tmp_path)[0][1]
     assert (a.task_name, a.seasonal_patterns, a.loss) == ("short_term_forecast", "Hourly", "SMAPE")
+
+
+def launcher_error(tmp_path: Path, *argv: str) -> str:
+    """Run scripts/launch.sh with ``argv``: it must fail before launching (a launch would reach
+    the failing stubs first on PATH); its stderr."""
+    for name in ("accelerate", "python"):
+        (tmp_path / name).write_text("#!/bin/sh\nexit 99\n")
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "FACTS_PYTHON": sys.executable, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(ROOT / "scripts/launch.sh"), *argv], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and not done.stdout
+    return done.stderr
+
+
+def test_launcher_fails_with_one_line_errors(tmp_path):
+    err = lambda *argv: launcher_error(tmp_path, *argv)
+    assert err("TimeLLM").startswith("error: usage: bash scripts/launch.sh RECIPE DATA")
+    unknown = err("NoSuchModel", "ETTh1")
+    assert unknown.count("\n") == 1 and "unknown recipe 'NoSuchModel'" in unknown and "TimeLLM_M4" in unknown
+    assert "unknown dataset 'NoSuchData'" in err("TimeLLM", "NoSuchData")
+    assert err("TimeLLM", "m4") == "error: m4 has no horizons: set PRED_LENS\n"
+    assert "PatchTST has no row for Exchange" in err("PatchTST", "Exchange")
+
+
+def test_every_recipe_is_run_by_a_script():
+    """No recipe in the table without a script, no script naming a recipe the table lacks."""
+    table = set(re.findall(r"^recipe_(\w+)\(\)", (ROOT / "scripts/recipes.sh").read_text(), re.M))
+    used = {m for p in (ROOT / "scripts").rglob("*.sh")
+            for m in re.findall(r'launch\.sh" (\w+) ', p.read_text())}
+    assert used == table

@@ -6,10 +6,11 @@ import time
 import types
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
-from layers.prompt import build_prompts, prompt_statistics
+from layers.fast.prompt import build_prompts, prompt_statistics
 from models import get_model_class
 from models.TimeLLM import Model
 from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
@@ -320,8 +321,6 @@ def test_identity_for_checkpoints(tiny_dirs):
 # ---- the real embedded backbones ---------------------------------------------------------------
 
 def _etth1_windows(seq_len: int = 512, pred_len: int = 96, batch: int = 2) -> torch.Tensor:
-    import pandas as pd
-
     repo = Path(__file__).resolve().parents[1]
     path = repo / "dataset" / "ETT-small" / "ETTh1.csv"
     if not path.is_file():

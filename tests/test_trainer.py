@@ -161,21 +161,21 @@ def test_bf16_autocast_on_cpu(tmp_path, data_root):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_use_amp_picks_bf16_only_where_the_cpu_has_it(monkeypatch, capsys, native):
-    import exp.exp_main as exp_main
+    import exp.distributed as distributed
     import utils.cpu
     from run_main import build_parser
     monkeypatch.setattr(utils.cpu, "native_bf16", lambda: native)
-    monkeypatch.setattr(exp_main.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(distributed.torch.cuda, "is_available", lambda: False)
     amp = build_parser().parse_args(["--use_amp"])
-    assert exp_main.mixed_precision(amp) == ("bf16" if native else "no")
+    assert distributed.mixed_precision(amp) == ("bf16" if native else "no")
     assert ("no native bf16" in capsys.readouterr().err) == (not native)
     explicit = build_parser().parse_args(["--mixed_precision", "bf16"])
     if native:
-        assert exp_main.mixed_precision(explicit) == "bf16"
+        assert distributed.mixed_precision(explicit) == "bf16"
     else:
         with pytest.warns(UserWarning, match="emulates"):
-            assert exp_main.mixed_precision(explicit) == "bf16"
-    assert exp_main.mixed_precision(build_parser().parse_args([])) is None
+            assert distributed.mixed_precision(explicit) == "bf16"
+    assert distributed.mixed_precision(build_parser().parse_args([])) is None
 
 
 from tests.tiny_backbones import tiny_dirs  # noqa: E402,F401 (fixture)

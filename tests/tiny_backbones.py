@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from layers.prompt import DEFAULT_DESCRIPTION
+from tests.data_fixtures import make_args
 
 _SAMPLE_STATS = [
     ("-1.7320508075688772", "2.1234567165374756", "0.05000000074505806", "upward", "[0, 24, 1, 23, 48]"),
@@ -112,8 +113,14 @@ def build_tiny(family: str, folder: str | os.PathLike, hidden: int = 32, layers:
 FAMILY_OF = {"LLAMA": "llama", "GPT2": "gpt2", "BERT": "bert"}
 
 
+def parser_args(**overrides) -> Namespace:
+    """Every flag at the parser's default (as ``run_main.py`` builds them), then ``overrides``."""
+    return Namespace(**{**vars(make_args()), **overrides})
+
+
 def tiny_configs(llm_model: str, llm_path: str, **overrides) -> Namespace:
-    """A Time-LLM ``configs`` for a tiny backbone: short series, few prototypes, fast."""
+    """A Time-LLM ``configs`` for a tiny backbone (every other flag at the parser's default):
+    short series, few prototypes, fast."""
     base = dict(
         task_name="long_term_forecast", model="TimeLLM", data="ETTh1", seq_len=32, label_len=8,
         pred_len=8, enc_in=1, dec_in=1, c_out=1, d_model=8, n_heads=2, d_ff=16, patch_len=8,
@@ -121,7 +128,7 @@ def tiny_configs(llm_model: str, llm_path: str, **overrides) -> Namespace:
         num_tokens=20, prompt_domain=0, prompt_cache=1, ablation="none", seed=2021,
     )
     base.update(overrides)
-    return Namespace(**base)
+    return parser_args(**base)
 
 
 try:

@@ -8,6 +8,7 @@ model it is loaded into, with a one-line message.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,6 @@ def apply_checkpoint(model: nn.Module, ckpt: dict, source: str = "checkpoint") -
 
 def save_adapter(peft_model, folder: str | os.PathLike) -> None:
     """``peft_model.save_pretrained`` into ``folder``, replacing an older save only once complete."""
-    import shutil
-
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     old = folder.with_name(folder.name + ".old")

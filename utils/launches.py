@@ -5,6 +5,10 @@ passed on). Rather than re-implement bash, :func:`script_launches` runs a script
 ``accelerate`` / ``torchrun`` / ``python`` commands first on ``PATH`` that only record their
 arguments; bash itself expands everything. Tests use it to check every line against the parser,
 and the benchmarks to run exactly the recipe a script would (one source of truth).
+
+The launcher (``scripts/launch.sh``) asks ``data_provider.datasets`` for dataset facts through
+``$FACTS_PYTHON``; it is set here to this interpreter's absolute path, so that the helper call
+runs for real and is never recorded as a launch.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
@@ -19,7 +24,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 # environment variables the scripts read: cleared unless the caller sets them
 LAUNCH_ENV = ("NUM_PROCESSES", "MIXED_PRECISION", "USE_DEEPSPEED", "LLM_MODEL", "LLM_LAYERS", "PERCENT",
-              "PATTERNS", "PYTHON", "VARIANT", "PRED_LENS")
+              "TEST_DATA", "PATTERNS", "PYTHON", "VARIANT", "PRED_LENS")
 LAUNCHERS = ("accelerate", "torchrun", "python", "python3")
 _STUB = ("#!/usr/bin/env bash\n"
          "printf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
@@ -52,7 +57,8 @@ def script_launches(script: str | os.PathLike, env: dict[str, str] | None = None
             stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
         out = tmp / "launches"
         run_env = {k: v for k, v in os.environ.items() if k not in LAUNCH_ENV}
-        run_env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out)})
+        run_env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out),
+                        "FACTS_PYTHON": sys.executable})
         run_env.update(env or {})
         subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=run_env, check=True,
                        timeout=timeout)

@@ -25,7 +25,8 @@ gives 4e-4 in epochs 1-2, then 2e-4, 1e-4, ... With ``quirk=True`` :class:`LRCon
 does exactly that (it constructs the same OneCycleLR, so beta1 changes too). The quirk
 changes nothing for TST and COS. ``--lr_quirk auto`` takes it from the model class
 attribute ``reference_lr_quirk`` (on for TimeLLM, off for the baselines, whose TSLib /
-LTSF-Linear recipes start at ``learning_rate``).
+LTSF-Linear recipes start at ``learning_rate``); the run configuration resolves it
+(``exp/config.py``) and passes the model's value here as ``model_default``.
 """
 from __future__ import annotations
 
@@ -110,9 +111,12 @@ def _fmt(v: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{exp}"
 
 
-def resolve_quirk(lr_quirk: str, model_name: str) -> bool | str:
-    """``--lr_quirk``: 'on' / 'off' / 'first_epoch', or 'auto' = the model's
-    ``reference_lr_quirk`` attribute.
+QUIRKS: dict[str, bool | str] = {"on": True, "off": False, "first_epoch": "first_epoch"}
+
+
+def resolve_quirk_name(lr_quirk: str, model_default: bool | None = None) -> str:
+    """``--lr_quirk`` without 'auto': 'on' / 'off' / 'first_epoch' as given, 'auto' = 'on' when
+    ``model_default`` (the model's ``reference_lr_quirk``) else 'off'.
 
     'on' is Time-LLM's quirk (the lr/25 start is carried into the epoch-wise schedule);
     'first_epoch' is PatchTST's authors' trainer, which also builds an unused OneCycleLR, so
@@ -120,16 +124,19 @@ def resolve_quirk(lr_quirk: str, model_name: str) -> bool | str:
     leave Adam's beta1 at OneCycle's 0.95).
     """
     value = str(lr_quirk).lower()
-    if value == "on":
-        return True
-    if value == "first_epoch":
-        return "first_epoch"
-    if value == "off":
-        return False
     if value == "auto":
-        from models import model_attr  # lazy: the registry imports model modules on demand
-        return bool(model_attr(model_name, "reference_lr_quirk", False))
-    raise ConfigError(f"--lr_quirk must be auto, on, off or first_epoch, got '{lr_quirk}'")
+        if model_default is None:
+            raise ValueError("--lr_quirk auto needs the model's default (its reference_lr_quirk)")
+        return "on" if model_default else "off"
+    if value not in QUIRKS:
+        raise ConfigError(f"--lr_quirk must be auto, on, off or first_epoch, got '{lr_quirk}'")
+    return value
+
+
+def resolve_quirk(lr_quirk: str, model_default: bool | None = None) -> bool | str:
+    """The ``quirk`` argument of :class:`LRController` for ``--lr_quirk``: True ('on'), False
+    ('off') or 'first_epoch'; 'auto' takes ``model_default`` (see :func:`resolve_quirk_name`)."""
+    return QUIRKS[resolve_quirk_name(lr_quirk, model_default)]
 
 
 class LRController:
@@ -141,11 +148,9 @@ class LRController:
       gives the same training).
 
     Build it as ``LRController(optimizer, mode, learning_rate, steps_per_epoch=...,
-    epochs=..., pct_start=..., quirk=...)`` or from the run's flags as
-    ``LRController(optimizer, args, steps_per_epoch=...)`` (``lradj``, ``learning_rate``,
-    ``train_epochs``, ``pct_start``, ``lr_quirk`` resolved with :func:`resolve_quirk`, ``model``).
-    TST's OneCycle spans ``steps_per_epoch * epochs`` scheduler steps and each
-    :meth:`on_batch_end` takes ``steps_per_batch`` of them. The reference takes
+    epochs=..., pct_start=..., quirk=...)`` or from the run's flags with
+    :func:`build_lr_controller`. TST's OneCycle spans ``steps_per_epoch * epochs`` scheduler
+    steps and each :meth:`on_batch_end` takes ``steps_per_batch`` of them. The reference takes
     ``steps_per_epoch = len(train_loader)`` before ``accelerator.prepare`` (all processes'
     batches) and Accelerate's scheduler wrapper steps once per process on every batch; so
     pass the unsharded batch count with ``steps_per_batch = num_processes`` to match it
@@ -154,16 +159,9 @@ class LRController:
     batch will use; ``description`` says which schedule ran (for metrics.json).
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, mode, learning_rate: float | None = None, *,
+    def __init__(self, optimizer: torch.optim.Optimizer, mode: str, learning_rate: float, *,
                  steps_per_epoch: int = 1, epochs: int = 1, pct_start: float = 0.2,
-                 quirk: bool = False, steps_per_batch: int = 1) -> None:
-        if not isinstance(mode, str):  # LRController(optimizer, args, steps_per_epoch=...)
-            args = mode
-            mode, learning_rate = args.lradj, args.learning_rate
-            epochs, pct_start = args.train_epochs, getattr(args, "pct_start", 0.2)
-            quirk = resolve_quirk(getattr(args, "lr_quirk", "auto"), args.model)
-        if learning_rate is None:
-            raise ValueError("LRController needs learning_rate (or the run's args)")
+                 quirk: bool | str = False, steps_per_batch: int = 1) -> None:
         self.optimizer = optimizer
         self.mode = canonical_mode(mode)
         self.learning_rate = float(learning_rate)
@@ -269,7 +267,8 @@ class LRController:
 
 def build_lr_controller(optimizer: torch.optim.Optimizer, args, steps_per_epoch: int,
                         steps_per_batch: int = 1) -> LRController:
-    """An :class:`LRController` from the run's flags (``lradj``, ``learning_rate``,
-    ``train_epochs``, ``pct_start``, ``lr_quirk``, ``model``); same as
-    ``LRController(optimizer, args, steps_per_epoch=..., steps_per_batch=...)``."""
-    return LRController(optimizer, args, steps_per_epoch=steps_per_epoch, steps_per_batch=steps_per_batch)
+    """An :class:`LRController` from the run's flags: ``lradj``, ``learning_rate``,
+    ``train_epochs``, ``pct_start`` and ``lr_quirk`` (already resolved: on, off or first_epoch)."""
+    return LRController(optimizer, args.lradj, args.learning_rate, steps_per_epoch=steps_per_epoch,
+                        epochs=args.train_epochs, pct_start=args.pct_start,
+                        quirk=resolve_quirk(args.lr_quirk), steps_per_batch=steps_per_batch)

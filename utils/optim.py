@@ -30,21 +30,20 @@ def _rmsprop(params, args, fused):
 
 OPTIMIZERS: dict[str, Callable] = {"adam": _adam, "adamw": _adamw, "sgd": _sgd, "rmsprop": _rmsprop}
 
-_DEFAULTS = {"learning_rate": 1e-4, "adam_beta1": 0.9, "adam_beta2": 0.999, "weight_decay": 0.0,
-             "momentum": 0.9, "optimizer": "adam", "fast_path": 1, "use_deepspeed": 0}
-
 
 def build_optimizer(params, args) -> torch.optim.Optimizer:
     """The ``--optimizer`` (Adam by default, as the reference) over the trainable parameters.
 
-    Fused kernels are used on the fast path where torch has them (one kernel per step instead of
-    several per tensor; the same update); ``--fast_path 0`` keeps the reference's plain Adam.
+    ``args`` has the parser's optimiser flags (``optimizer``, ``learning_rate``, ``adam_beta1``,
+    ``adam_beta2``, ``weight_decay``, ``momentum``) and ``fast_path``/``use_deepspeed``: with
+    ``--fast_path 1`` and no DeepSpeed, fused kernels where torch has them (one kernel per step
+    instead of several per tensor; the same update); ``--fast_path 0`` keeps the reference's
+    plain Adam.
     """
     params = list(params)
-    args = type("Args", (), {**_DEFAULTS, **vars(args)})()
     name = str(args.optimizer).lower()
     if name not in OPTIMIZERS:
         raise unknown_name("optimizer", args.optimizer, OPTIMIZERS)
-    fused = bool(args.fast_path) and not args.use_deepspeed \
-        and all(p.dtype.is_floating_point for p in params)
+    fused = (bool(args.fast_path) and not args.use_deepspeed
+             and all(p.dtype.is_floating_point for p in params))
     return OPTIMIZERS[name](params, args, {"fused": True} if fused else {})

@@ -23,45 +23,9 @@
 #   reference's computation): 308 s, MSE 0.0573, MAE 0.1817 (the two
 #   paths agree step by step to rounding; over 132 Adam steps the rounding differences grow).
 #
+# The values: recipe_TimeLLM_cpu in scripts/recipes.sh, run by scripts/launch.sh as one
+# `python run_main.py` process (PRED_LENS and the other launch variables do not apply).
 # Run from the repository root: bash scripts/cpu/TimeLLM_ETTh1.sh [extra run_main.py flags], e.g.
 #   bash scripts/cpu/TimeLLM_ETTh1.sh --results_dir /tmp/results_cpu --checkpoints /tmp/ckpt_cpu
 set -euo pipefail
-seq_len=96
-pred_len=96
-python run_main.py \
-  --task_name long_term_forecast \
-  --is_training 1 \
-  --root_path ./dataset/ETT-small/ \
-  --data_path ETTh1.csv \
-  --data ETTh1 \
-  --model_id "ETTh1_${seq_len}_${pred_len}_cpu" \
-  --model TimeLLM \
-  --features S \
-  --target OT \
-  --seq_len "$seq_len" \
-  --label_len 48 \
-  --pred_len "$pred_len" \
-  --enc_in 1 \
-  --dec_in 1 \
-  --c_out 1 \
-  --d_model 16 \
-  --d_ff 32 \
-  --n_heads 8 \
-  --patch_len 16 \
-  --stride 8 \
-  --llm_model SmolLM2 \
-  --llm_layers 1 \
-  --num_tokens 100 \
-  --percent 100 \
-  --batch_size 64 \
-  --eval_batch_size 128 \
-  --learning_rate 0.01 \
-  --lradj type1 \
-  --train_epochs 1 \
-  --patience 10 \
-  --test_every_epoch 0 \
-  --loss MSE \
-  --des cpu \
-  --itr 1 \
-  --seed 2021 \
-  "$@"
+exec bash "$(dirname "$0")/../launch.sh" TimeLLM_cpu ETTh1 "$@"

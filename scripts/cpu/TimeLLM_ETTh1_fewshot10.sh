@@ -21,44 +21,8 @@
 #   Result: MSE 0.0622, MAE 0.1883 (2785 test windows). On the 2-core AVX-512 (Zen 4) VM of
 #   2026-11-30, with a test pass every epoch: 37 s, MSE 0.0614, MAE 0.1877.
 #
+# The values: recipe_TimeLLM_cpu_fewshot10 in scripts/recipes.sh, run by scripts/launch.sh as one
+# `python run_main.py` process (PRED_LENS and the other launch variables do not apply).
 # Run from the repository root: bash scripts/cpu/TimeLLM_ETTh1_fewshot10.sh [extra run_main.py flags]
 set -euo pipefail
-seq_len=96
-pred_len=96
-python run_main.py \
-  --task_name long_term_forecast \
-  --is_training 1 \
-  --root_path ./dataset/ETT-small/ \
-  --data_path ETTh1.csv \
-  --data ETTh1 \
-  --model_id "ETTh1_${seq_len}_${pred_len}_p10_cpu" \
-  --model TimeLLM \
-  --features S \
-  --target OT \
-  --seq_len "$seq_len" \
-  --label_len 48 \
-  --pred_len "$pred_len" \
-  --enc_in 1 \
-  --dec_in 1 \
-  --c_out 1 \
-  --d_model 16 \
-  --d_ff 32 \
-  --n_heads 8 \
-  --patch_len 16 \
-  --stride 8 \
-  --llm_model SmolLM2 \
-  --llm_layers 1 \
-  --num_tokens 100 \
-  --percent 10 \
-  --batch_size 32 \
-  --eval_batch_size 128 \
-  --learning_rate 0.01 \
-  --lradj type1 \
-  --train_epochs 3 \
-  --patience 10 \
-  --test_every_epoch 0 \
-  --loss MSE \
-  --des cpu \
-  --itr 1 \
-  --seed 2021 \
-  "$@"
+exec bash "$(dirname "$0")/../launch.sh" TimeLLM_cpu_fewshot10 ETTh1 "$@"

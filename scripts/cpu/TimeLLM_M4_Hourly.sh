@@ -23,37 +23,8 @@
 #   (67 s) ended at sMAPE 20.157, MASE 3.720, OWA 1.325, and --fast_path 0 (159 s) at sMAPE
 #   20.850, MASE 4.493, OWA 1.505, though the paths agree to ~1e-7 relative per step.
 #
+# The values: recipe_TimeLLM_cpu_M4 in scripts/recipes.sh, run by scripts/launch.sh as one
+# `python run_main.py` process (PRED_LENS and the other launch variables do not apply).
 # Run from the repository root: bash scripts/cpu/TimeLLM_M4_Hourly.sh [extra run_main.py flags]
 set -euo pipefail
-python run_main.py \
-  --task_name short_term_forecast \
-  --is_training 1 \
-  --root_path ./dataset/m4 \
-  --data m4 \
-  --seasonal_patterns Hourly \
-  --model_id m4_Hourly_cpu \
-  --model TimeLLM \
-  --features M \
-  --enc_in 1 \
-  --dec_in 1 \
-  --c_out 1 \
-  --d_model 8 \
-  --d_ff 32 \
-  --n_heads 8 \
-  --patch_len 1 \
-  --stride 1 \
-  --llm_model SmolLM2 \
-  --llm_layers 1 \
-  --num_tokens 100 \
-  --batch_size 24 \
-  --eval_batch_size 64 \
-  --learning_rate 0.01 \
-  --lradj type1 \
-  --train_epochs 4 \
-  --patience 10 \
-  --test_every_epoch 0 \
-  --loss SMAPE \
-  --des cpu \
-  --itr 1 \
-  --seed 2021 \
-  "$@"
+exec bash "$(dirname "$0")/../launch.sh" TimeLLM_cpu_M4 m4 "$@"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Time-LLM few-shot forecasting on ETTm1 with 5% of the training split: paper Table 4.
 # The paper's few-shot runs keep the long-term configuration, so this runs scripts/TimeLLM_ETTm1.sh
-# (its header lists the hyperparameters and their source) with --percent 5: the training split
-# ends after the first 5% of its windows; validation, test and the scaler (fitted on the whole
-# training split) are unchanged. The model_id ends in _p5 (e.g. ETTm1_512_96_p5).
+# (its recipe in scripts/recipes.sh lists the hyperparameters and their sources) with PERCENT=5:
+# the training split ends after the first 5% of its windows; validation, test and the scaler
+# (fitted on the whole training split) are unchanged. The model_id ends in _p5
+# (e.g. ETTm1_512_96_p5).
 # NUM_PROCESSES, MIXED_PRECISION, USE_DEEPSPEED, LLM_MODEL and LLM_LAYERS work as there; extra
 # arguments go to run_main.py. Run from the repository root.
 set -euo pipefail

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Time-LLM zero-shot transfer ETTh2 -> ETTm2: train (and early-stop) on ETTh2, test on ETTm2
 # without seeing any of its data: paper Table 5.
-# Hyperparameters: the source's long-term configuration, scripts/TimeLLM_ETTh2.sh (its header
-# lists them and their source), with 5 training epochs as in the authors'
-# scripts/TimeLLM_ETTh1_ETTh2.sh (their only published zero-shot script, which uses the ETTh1
-# recipe). The ETTm2 test set is read from its standard file (dataset/ETT-small/ETTm2.csv) with
-# its own scaler fitted on its own training rows; the results folder ends in _to_ETTm2.
+# Hyperparameters: the source's long-term configuration, scripts/TimeLLM_ETTh2.sh, made zero-shot
+# by TEST_DATA (recipe_TimeLLM in scripts/recipes.sh lists the values and their sources: 5
+# training epochs as in the authors' scripts/TimeLLM_ETTh1_ETTh2.sh). The ETTm2 test set is read
+# from its standard file (dataset/ETT-small/ETTm2.csv) with its own scaler fitted on its own
+# training rows; the results folder ends in _to_ETTm2.
 # NUM_PROCESSES, MIXED_PRECISION, USE_DEEPSPEED, LLM_MODEL, LLM_LAYERS work as there; extra
 # arguments go to run_main.py. Run from the repository root.
 set -euo pipefail
-exec bash "$(dirname "$0")/../TimeLLM_ETTh2.sh" --test_data ETTm2 --train_epochs 5 "$@"
+TEST_DATA=ETTm2 exec bash "$(dirname "$0")/../TimeLLM_ETTh2.sh" "$@"

@@ -1,6 +1,6 @@
 """Paper-table report: gather every ``metrics.json`` under one or more results folders into markdown.
 
-    python -m utils.report RESULTS_DIR [RESULTS_DIR ...] --out report.md [--plots DIR]
+    python -m report RESULTS_DIR [RESULTS_DIR ...] --out report.md [--plots DIR]
 
 Tables per task, each beside the published figures of ``docs/published.csv``:
 
@@ -15,22 +15,20 @@ Tables per task, each beside the published figures of ``docs/published.csv``:
   MASE and OWA from the group aggregates, exactly as ``utils.m4_summary.m4_scores``.
 
 Every table lists the settings that differ from the published configuration
-(``utils.published.paper_config``) and marks missing horizons or patterns with '—'. With
+(``report.published.paper_config``) and marks missing horizons or patterns with '—'. With
 ``--plots`` (default: ``<report>_plots`` beside ``--out``) one PNG per dataset shows the MSE per
 horizon of our runs against the published ones. A folder without any ``metrics.json`` is a
-one-line error with exit status 2.
+one-line error (``UserError``; exit status 2 through ``report.cli``).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from utils.errors import UserError
-from utils.published import (
+from report.published import (
     M4_GROUP_ORDER,
     Published,
     config_differences,
@@ -40,6 +38,7 @@ from utils.published import (
     paper_config,
     published_model_name,
 )
+from utils.errors import UserError
 
 DASH = "—"
 KIND_TITLES = {"long_term": "Long-term forecasting", "few_shot": "Few-shot forecasting",
@@ -571,84 +570,3 @@ def build_report(folders: list[str | Path], plots: str | Path | None = None,
     lines += not_run_section(all_tables, m4_runs, pub)
     lines += runs_section(runs)
     return "\n".join(lines)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m utils.report",
-                                description="Gather metrics.json files into paper-style markdown tables.")
-    p.add_argument("results", nargs="+", help="results folders (run_main.py --results_dir)")
-    p.add_argument("--out", default=None, help="markdown file to write (default: print)")
-    p.add_argument("--plots", default=None,
-                   help="folder for one PNG per dataset (default: <out>_plots beside --out; none without --out)")
-    p.add_argument("--published", default=None, help="published-figures CSV (default docs/published.csv)")
-    return p
-
-
-def results_main(argv: list[str]) -> int:
-    """``python -m utils.report [collect SRC... --table T | check | render]`` over docs/results."""
-    from utils.report_results import readme_block, render, replace_block
-    from utils.results_table import RESULTS, check, collect
-
-    p = argparse.ArgumentParser(prog="python -m utils.report",
-                                description="the project's results table (docs/results/runs.csv)")
-    p.add_argument("command", nargs="?", default="render", choices=["render", "collect", "check"])
-    p.add_argument("sources", nargs="*", help="collect: folders holding finished runs' metrics.json")
-    p.add_argument("--table", default=None, help="collect: the table the runs belong to (e.g. fewshot10)")
-    p.add_argument("--commit", default=None, help="collect: commit of runs whose metrics.json has none")
-    p.add_argument("--dest", default=str(RESULTS), help="results data folder (default docs/results)")
-    a = p.parse_args(argv)
-    dest = Path(a.dest)
-    try:
-        if a.command == "collect":
-            if not a.sources or not a.table:
-                raise UserError("collect needs the runs' folders and --table NAME (e.g. --table fewshot10)")
-            for row in collect([Path(s) for s in a.sources], a.table, dest, a.commit):
-                print(f"collected {row['model']} {row['ablation']} H={row['pred_len']} seed {row['seed']}: "
-                      f"mse {row['mse']:.4f} mae {row['mae']:.4f}")
-        elif a.command == "check":
-            problems = check(dest)
-            for line in problems:
-                print(f"error: {line}", file=sys.stderr)
-            if problems:
-                return 2
-            print(f"{dest / 'runs.csv'}: every row matches its run's metrics.json")
-            return 0
-        from utils.checkpoint import atomic_write_text
-        atomic_write_text(render(dest) + "\n", dest.parent / "RESULTS.md")
-        readme = dest.parents[1] / "README.md"
-        written = [str(dest.parent / "RESULTS.md")]
-        if readme.exists():
-            atomic_write_text(replace_block(readme.read_text(), readme_block(dest)), readme)
-            written.append(f"the results block of {readme}")
-        print("wrote " + " and ".join(written))
-    except (UserError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("render", "collect", "check"):
-        return results_main(argv)
-    args = build_parser().parse_args(argv)
-    try:
-        out = Path(args.out) if args.out else None
-        plots = Path(args.plots) if args.plots else (out.with_name(out.stem + "_plots") if out else None)
-        if args.published and not Path(args.published).is_file():
-            raise UserError(f"{args.published}: published-figures file not found")
-        text = build_report(args.results, plots, args.published, out.parent if out else None)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-        print(f"report: {out}" + (f" (plots in {plots})" if plots else ""))
-    else:
-        print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

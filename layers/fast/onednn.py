@@ -18,8 +18,9 @@ projections, which saves a pass over every (tokens, 1536) and (tokens, 576) tens
   down(silu(gate(x)) * up(x))`` (LLaMA's MLP).
 
 Each uses oneDNN only where it is exact and faster: fp32 CPU tensors, autocast off, a plain
-``nn.Linear`` with no weight that trains under the current grad mode; anything else, and any
-PyTorch build without the ops, computes the same expression with ordinary PyTorch ops.
+``nn.Linear`` with no weight that trains under the current grad mode; anything else, any PyTorch
+build without the ops, and a caller passing ``enabled=False`` (the lean runner's ``onednn``
+option: benchmarks, A/B) computes the same expression with ordinary PyTorch ops.
 :func:`available` probes the ops once against ``F.linear``.
 """
 from __future__ import annotations
@@ -30,8 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-ENABLED = True  # set False to compute everything with ordinary PyTorch ops (benchmarks, A/B)
+from layers.fast.stamp import Stamp
 
 
 @functools.lru_cache(maxsize=None)
@@ -72,12 +72,12 @@ class WeightPacks:
     ``packs(module)`` is the tensor to hand to the op: the packed copy (the same values in the
     layout oneDNN's kernel reads, ~4% faster per product on the measured CPU, bit-identical
     results) or, beyond ``budget`` bytes of packed copies, the weight itself. A copy is remade
-    when its weight changes (storage or version).
+    when its weight changes (its :class:`~layers.fast.stamp.Stamp`).
     """
 
     def __init__(self, budget: int = 512 * 2**20):
         self.budget = budget
-        self._packs: dict[tuple, tuple[tuple, torch.Tensor, int]] = {}  # stamp, packed, bytes
+        self._packs: dict[tuple, tuple[Stamp, torch.Tensor, int]] = {}  # stamp, packed, bytes
         self._bytes = 0
 
     def __getstate__(self) -> dict:
@@ -94,10 +94,10 @@ class WeightPacks:
         """The weight (out, in) for the op, packed when possible; ``transposed``: its transpose
         (in, out), which a backward pass multiplies the incoming gradient with."""
         weight = module.weight
-        stamp = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype)
+        stamp = Stamp([weight])
         key = (id(module), transposed)
         entry = self._packs.get(key)
-        if entry is not None and entry[0] == stamp:
+        if entry is not None and not stamp.stale(entry[0]):
             return entry[1]
         if entry is not None:  # stale: its weight changed
             del self._packs[key]
@@ -136,25 +136,29 @@ class _FrozenLinear(torch.autograd.Function):
         return _onednn(grad.contiguous(), packs(module, transposed=True), None), None, None
 
 
-def eligible(x: torch.Tensor, *modules: nn.Module) -> bool:
-    """Whether oneDNN may compute ``modules`` on ``x`` under the current grad and autocast modes."""
-    if x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_autocast_enabled("cpu"):
+def eligible(x: torch.Tensor, *modules: nn.Module, enabled: bool = True) -> bool:
+    """Whether oneDNN may compute ``modules`` on ``x`` under the current grad and autocast modes
+    (never when not ``enabled``)."""
+    if not enabled or x.device.type != "cpu" or x.dtype != torch.float32:
+        return False
+    if torch.is_autocast_enabled("cpu"):
         return False
     for module in modules:
         if type(module) is not nn.Linear or module.weight.dtype != torch.float32:
             return False
         if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
             return False
-    return ENABLED and available()
+    return available()
 
 
 def _records_grad(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def linear(module: nn.Linear, x: torch.Tensor, packs: WeightPacks | None = None) -> torch.Tensor:
+def linear(module: nn.Linear, x: torch.Tensor, packs: WeightPacks | None = None,
+           enabled: bool = True) -> torch.Tensor:
     """``module(x)`` (x (..., in) -> (..., out)); oneDNN where :func:`eligible`."""
-    if not eligible(x, module):
+    if not eligible(x, module, enabled=enabled):
         return module(x)
     if _records_grad(x):
         return _FrozenLinear.apply(x, module, packs)
@@ -162,15 +166,16 @@ def linear(module: nn.Linear, x: torch.Tensor, packs: WeightPacks | None = None)
 
 
 def linear_add(module: nn.Linear, x: torch.Tensor, residual: torch.Tensor,
-               packs: WeightPacks | None = None) -> torch.Tensor:
+               packs: WeightPacks | None = None, enabled: bool = True) -> torch.Tensor:
     """``residual + module(x)``; one fused primitive when no gradient is recorded."""
-    if _records_grad(x, residual) or not eligible(x, module) or residual.dtype != x.dtype:
-        return residual + linear(module, x, packs)
+    if (_records_grad(x, residual) or not eligible(x, module, enabled=enabled)
+            or residual.dtype != x.dtype):
+        return residual + linear(module, x, packs, enabled)
     return _onednn_binary(x, residual, _weight(module, packs), module.bias, "add")
 
 
 def gated_mlp(mlp: nn.Module, x: torch.Tensor, residual: torch.Tensor,
-              packs: WeightPacks | None = None) -> torch.Tensor:
+              packs: WeightPacks | None = None, enabled: bool = True) -> torch.Tensor:
     """``residual + down(act(gate(x)) * up(x))`` (a LLaMA MLP with its ``act_fn``).
 
     With SiLU and no gradient recorded: three fused primitives (gate + SiLU, up * gate,
@@ -179,9 +184,10 @@ def gated_mlp(mlp: nn.Module, x: torch.Tensor, residual: torch.Tensor,
     gate, up, down = mlp.gate_proj, mlp.up_proj, mlp.down_proj
     act = mlp.act_fn
     silu = isinstance(act, nn.SiLU) or type(act).__name__ == "SiLUActivation"
-    if (_records_grad(x, residual) or not silu or not eligible(x, gate, up, down)
+    if (_records_grad(x, residual) or not silu or not eligible(x, gate, up, down, enabled=enabled)
             or residual.dtype != x.dtype):
-        return residual + linear(down, act(linear(gate, x, packs)) * linear(up, x, packs), packs)
+        hidden = act(linear(gate, x, packs, enabled)) * linear(up, x, packs, enabled)
+        return residual + linear(down, hidden, packs, enabled)
     gated = _onednn(x, _weight(gate, packs), gate.bias, "swish")
     gated = _onednn_binary(x, gated, _weight(up, packs), up.bias, "mul")
     return _onednn_binary(gated, residual, _weight(down, packs), down.bias, "add")

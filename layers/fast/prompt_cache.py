@@ -16,16 +16,15 @@ dropout active in training, each sample needs its own draw); otherwise the whole
 batch, still under ``no_grad`` and still exact.
 
 A prompt pass is run only for the keys and values it stores, so it stops right after the last
-layer stores them (:func:`prompt_cache`): that layer's attention, output projection and MLP,
+layer stores them (:class:`PromptCache`): that layer's attention, output projection and MLP,
 and the final norm, never run for prompt positions.
 
-Two runners do the passes: :class:`layers.llama_lean.LeanLlama` for a plain LLaMA-family
+Two runners do the passes: :class:`layers.fast.llama_lean.LeanLlama` for a plain LLaMA-family
 backbone (SmolLM2, LLaMA; the same layers without ``transformers``' general plumbing, products
 through oneDNN) and :class:`TransformersRunner` (the model's own forward) for any other.
 """
 from __future__ import annotations
 
-import functools
 import inspect
 from collections import OrderedDict
 from typing import Callable
@@ -33,8 +32,10 @@ from typing import Callable
 import torch
 from torch import nn
 from torch.profiler import record_function
+from transformers import DynamicCache
 
-from layers import llama_lean
+from layers.fast import llama_lean
+from layers.fast.stamp import Stamp, autocast_key
 
 
 def cache_kwarg(llm: nn.Module) -> str:
@@ -53,76 +54,11 @@ def has_dropout(llm: nn.Module) -> bool:
     return float(getattr(config, "attention_dropout", 0.0) or 0.0) > 0
 
 
-def autocast_key(device: torch.device) -> tuple:
-    """The autocast state on ``device``'s type: part of the key of anything computed once."""
-    kind = device.type
-    if torch.is_autocast_enabled(kind):
-        return (kind, torch.get_autocast_dtype(kind))
-    return (kind, None)
-
-
-class TokenizerCache:
-    """Batch tokenisation with an LRU of the token ids of each prompt string.
-
-    ``cache(prompts)`` equals ``tokenizer(prompts, return_tensors="pt", padding=True,
-    truncation=True, max_length=max_length).input_ids`` (padded on the tokenizer's padding side
-    with its pad token) but tokenises only strings it has not seen recently.
-    """
-
-    def __init__(self, tokenizer, max_length: int = 2048, maxsize: int = 32768):
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.maxsize = maxsize
-        self._ids: OrderedDict[str, torch.Tensor] = OrderedDict()
-
-    def __call__(self, prompts: list[str]) -> torch.Tensor:
-        missing = list(dict.fromkeys(p for p in prompts if p not in self._ids))
-        if missing:
-            encoded = self.tokenizer(missing, padding=False, truncation=True,
-                                     max_length=self.max_length).input_ids
-            for text, ids in zip(missing, encoded):
-                self._ids[text] = torch.tensor(ids, dtype=torch.long)
-        rows = []
-        for text in prompts:
-            self._ids.move_to_end(text)
-            rows.append(self._ids[text])
-        while len(self._ids) > self.maxsize:
-            self._ids.popitem(last=False)
-        return nn.utils.rnn.pad_sequence(rows, batch_first=True,
-                                         padding_value=self.tokenizer.pad_token_id,
-                                         padding_side=self.tokenizer.padding_side)
-
-
 class _LastKeysStored(Exception):
     """Raised by a prompt cache to end a prompt pass once every layer stored its keys/values."""
 
 
-@functools.lru_cache(maxsize=None)
-def _prompt_cache_class():
-    from transformers import DynamicCache
-
-    class PromptCache(DynamicCache):
-        stop_at: int | None = None
-
-        def update(self, key_states, value_states, layer_idx, *args, **kwargs):
-            out = super().update(key_states, value_states, layer_idx, *args, **kwargs)
-            if layer_idx == self.stop_at:
-                raise _LastKeysStored
-            return out
-
-        def fill(self, llm: nn.Module, kw: str, **inputs) -> None:
-            self.stop_at = int(llm.config.num_hidden_layers) - 1
-            try:
-                llm(use_cache=True, **{kw: self}, **inputs)
-            except _LastKeysStored:
-                pass
-            finally:
-                self.stop_at = None
-
-    return PromptCache
-
-
-def prompt_cache(*args, **kwargs):
+class PromptCache(DynamicCache):
     """A ``transformers.DynamicCache`` whose ``fill(llm, kw, **inputs)`` runs only what it needs.
 
     A prompt pass runs for its keys and values alone: its hidden states are never used. The last
@@ -133,15 +69,31 @@ def prompt_cache(*args, **kwargs):
     and values through ``cache.update(key, value, layer_idx)`` (LLaMA, GPT-2) get the saving; any
     other just runs the full pass. Arguments are ``DynamicCache``'s.
     """
-    return _prompt_cache_class()(*args, **kwargs)
+
+    stop_at: int | None = None
+
+    def update(self, key_states, value_states, layer_idx, *args, **kwargs):
+        out = super().update(key_states, value_states, layer_idx, *args, **kwargs)
+        if layer_idx == self.stop_at:
+            raise _LastKeysStored
+        return out
+
+    def fill(self, llm: nn.Module, kw: str, **inputs) -> None:
+        self.stop_at = int(llm.config.num_hidden_layers) - 1
+        try:
+            llm(use_cache=True, **{kw: self}, **inputs)
+        except _LastKeysStored:
+            pass
+        finally:
+            self.stop_at = None
 
 
 class TransformersRunner:
     """The LLM's own forward over new positions after a cached prefix (any causal family).
 
-    Same interface as :class:`layers.llama_lean.LeanLlama`: ``keys_values(embeds, start, past)``
-    -> per-layer (keys, values) of [past ; new] (the pass stops after the last layer stores
-    them, :func:`prompt_cache`); ``hidden_states(embeds, start, past)`` -> last hidden state of
+    Same interface as :class:`layers.fast.llama_lean.LeanLlama`: ``keys_values(embeds, start,
+    past)`` -> per-layer (keys, values) of [past ; new] (the pass stops after the last layer stores
+    them, :class:`PromptCache`); ``hidden_states(embeds, start, past)`` -> last hidden state of
     the new positions. ``embeds`` (B, L, D) sit at positions start .. start + L - 1; ``past``
     holds per-layer (keys, values) of batch 1 or B, or None.
     """
@@ -152,9 +104,9 @@ class TransformersRunner:
 
     def _cache(self, past: list | None, batch: int):
         if past is None:
-            return prompt_cache(config=self.llm.config)
-        return prompt_cache([(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
-                             for k, v in past], config=self.llm.config)
+            return PromptCache(config=self.llm.config)
+        return PromptCache([(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
+                            for k, v in past], config=self.llm.config)
 
     @staticmethod
     def _positions(embeds: torch.Tensor, start: int) -> torch.Tensor:
@@ -181,15 +133,19 @@ class PromptKVCache:
     ``hidden_states(llm, prompt_ids, patch_embeds, shared)`` returns the last hidden state at the
     patch positions, (B, P, D), equal to ``llm(inputs_embeds=cat([embed(prompt_ids),
     patch_embeds], 1)).last_hidden_state[:, -P:]``. ``shared`` allows the run-wide prefix store.
-    A plain LLaMA-family backbone runs through :class:`layers.llama_lean.LeanLlama` (``lean``,
-    default on), any other through :class:`TransformersRunner`. ``stats`` counts prefix hits,
+    A plain LLaMA-family backbone runs through :class:`layers.fast.llama_lean.LeanLlama`
+    (``lean``, default on; its products through oneDNN unless ``onednn`` is False), any other
+    through :class:`TransformersRunner`. A stored prefix is keyed by the token ids and the
+    :class:`~layers.fast.stamp.Stamp` of every backbone parameter. ``stats`` counts prefix hits,
     misses, tokens computed and passes per runner, for tests and benchmarks.
     """
 
-    def __init__(self, max_prefixes: int = 4, lean: bool = True):
+    def __init__(self, max_prefixes: int = 4, lean: bool = True, onednn: bool = True):
         self.max_prefixes = max_prefixes
         self.lean = lean
+        self.onednn = onednn
         self._runner = None
+        self._runner_key: tuple | None = None
         self._prefixes: OrderedDict[tuple, tuple[torch.Tensor, list]] = OrderedDict()
         self.stats = {"hits": 0, "misses": 0, "prefix_tokens": 0, "prompt_tokens": 0,
                       "lean": 0, "transformers": 0}
@@ -198,10 +154,12 @@ class PromptKVCache:
         self._prefixes.clear()
 
     def runner(self, llm: nn.Module):
-        """The runner for ``llm`` (kept while the model and the ``lean`` choice stay)."""
-        kind = llama_lean.LeanLlama if self.lean and llama_lean.supports(llm) else TransformersRunner
-        if type(self._runner) is not kind or self._runner.llm is not llm:
-            self._runner = kind(llm)
+        """The runner for ``llm`` (kept while the model and the ``lean``/``onednn`` choices stay)."""
+        lean = self.lean and llama_lean.supports(llm)
+        key = (lean, self.onednn)
+        if self._runner is None or self._runner.llm is not llm or self._runner_key != key:
+            self._runner = llama_lean.LeanLlama(llm, self.onednn) if lean else TransformersRunner(llm)
+            self._runner_key = key
         return self._runner
 
     def hidden_states(self, llm: nn.Module, prompt_ids: torch.Tensor, patch_embeds: torch.Tensor,
@@ -220,12 +178,11 @@ class PromptKVCache:
         with record_function("timellm.llm_patches"):
             return runner.hidden_states(patch_embeds.to(dtype), S, kv)
 
-    def _context(self, llm: nn.Module) -> tuple:
+    @staticmethod
+    def _context(llm: nn.Module) -> Stamp:
         """What the cached keys/values depend on besides the token ids."""
-        weight = llm.get_input_embeddings().weight
-        version = sum(p._version for p in llm.parameters())
-        return (id(llm), weight.data_ptr(), weight.dtype, weight.device, version,
-                autocast_key(weight.device))
+        device = llm.get_input_embeddings().weight.device
+        return Stamp(llm.parameters(), id(llm), autocast_key(device))
 
     def _shared_prefix(self, llm: nn.Module, runner, ids: torch.Tensor):
         """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None)."""
@@ -233,7 +190,7 @@ class PromptKVCache:
         S = ids.shape[1]
         latest = None
         for key in reversed(self._prefixes):
-            if key[0] != context:
+            if context.stale(key[0]):
                 continue
             prefix, kv = self._prefixes[key]
             latest = latest if latest is not None else prefix

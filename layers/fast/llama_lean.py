@@ -15,11 +15,12 @@ weights, norms' epsilons and rotary embedding, and changes only how they are com
   values: that layer's queries, attention, output projection and MLP never run; given the token
   ids, its layer-0 projections are gathered per id (:class:`TokenProjections`);
 - the projections run through oneDNN with packed weights, and without a gradient to record the
-  SiLU, the gate product and the residual additions are fused into them (``layers.onednn``);
+  SiLU, the gate product and the residual additions are fused into them (``layers.fast.onednn``,
+  ``onednn=False``: ordinary PyTorch products);
   RMSNorm is ``F.rms_norm``; the rotary embedding is one multiply and one fused multiply-add.
 
 The numbers are the model's up to float rounding (summation order inside the products; tests:
-1e-5). Used by :class:`layers.prompt_cache.PromptKVCache` when :func:`supports` says the backbone
+1e-5). Used by :class:`layers.fast.prompt_cache.PromptKVCache` when :func:`supports` says the backbone
 is a plain ``LlamaModel`` whose attention has no dropout; anything else runs through
 ``transformers``.
 """
@@ -28,8 +29,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import LlamaModel
 
-from layers.onednn import WeightPacks, gated_mlp, linear, linear_add
+from layers.fast.onednn import WeightPacks, gated_mlp, linear, linear_add
+from layers.fast.stamp import Stamp
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_heads, S, head_dim)
 
@@ -37,10 +40,6 @@ KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_h
 def supports(llm: nn.Module) -> bool:
     """Whether ``llm`` is a plain (not adapter-wrapped) ``transformers`` LlamaModel without
     attention dropout, whose forward :class:`LeanLlama` reproduces."""
-    try:
-        from transformers import LlamaModel
-    except ImportError:  # pragma: no cover - transformers is a requirement
-        return False
     if type(llm) is not LlamaModel:
         return False
     config = llm.config
@@ -85,28 +84,29 @@ class TokenProjections:
     query/key/value projections depend on the token id alone. ``table(ids)`` (B, L) -> (B, L,
     q + k + v dims) computes them once per id (the same norm and products on the same row) and
     gathers them afterwards; the per-sample prompt text (digits, punctuation, a few words) uses
-    a few dozen ids. The rows are remade when a weight they depend on changes (storage or
-    version), or after ``max_rows`` distinct ids.
+    a few dozen ids. The rows are remade when a weight they depend on changes (their
+    :class:`~layers.fast.stamp.Stamp`), or after ``max_rows`` distinct ids.
     """
 
-    def __init__(self, llm: nn.Module, packs: WeightPacks | None = None, max_rows: int = 65536):
-        self.llm, self.packs, self.max_rows = llm, packs, max_rows
-        self._stamp: tuple | None = None
+    def __init__(self, llm: nn.Module, packs: WeightPacks | None = None, max_rows: int = 65536,
+                 onednn: bool = True):
+        self.llm, self.packs, self.max_rows, self.onednn = llm, packs, max_rows, onednn
+        self._stamp: Stamp | None = None
         self._slot = torch.empty(0, dtype=torch.long)
         self._rows = torch.empty(0)
 
-    def _depends_on(self) -> tuple:
+    def _depends_on(self) -> Stamp:
         layer = self.llm.layers[0]
         attn = layer.self_attn
         tensors = [self.llm.get_input_embeddings().weight, layer.input_layernorm.weight]
         for proj in (attn.q_proj, attn.k_proj, attn.v_proj):
             tensors += [proj.weight, proj.bias]
-        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors if t is not None)
+        return Stamp(tensors)
 
     def __call__(self, ids: torch.Tensor) -> torch.Tensor:
         stamp = self._depends_on()
         vocab = self.llm.get_input_embeddings().weight.shape[0]
-        if stamp != self._stamp or len(self._rows) > self.max_rows:
+        if stamp.stale(self._stamp) or len(self._rows) > self.max_rows:
             self._stamp = stamp
             self._slot = torch.full((vocab,), -1, dtype=torch.long, device=ids.device)
             self._rows = torch.empty(0, device=ids.device)
@@ -118,7 +118,7 @@ class TokenProjections:
             layer = self.llm.layers[0]
             attn = layer.self_attn
             x = _rms_norm(layer.input_layernorm, self.llm.get_input_embeddings()(new))
-            rows = torch.cat([linear(proj, x, self.packs)
+            rows = torch.cat([linear(proj, x, self.packs, self.onednn)
                               for proj in (attn.q_proj, attn.k_proj, attn.v_proj)], dim=-1)
             self._slot[new] = torch.arange(len(self._rows), len(self._rows) + len(new),
                                            device=ids.device)
@@ -134,16 +134,18 @@ class LeanLlama:
     ``hidden_states(embeds, start, past)`` -> final-norm hidden states of the new positions,
     (B, L, D). ``embeds`` (B, L, D) sit at positions ``start .. start + L - 1``; ``past`` holds
     per-layer (keys, values) of the first ``start`` positions (batch 1 or B), or None.
+    ``onednn`` False computes every product with ordinary PyTorch ops (benchmarks, A/B).
     """
 
-    def __init__(self, llm: nn.Module):
+    def __init__(self, llm: nn.Module, onednn: bool = True):
         self.llm = llm
+        self.onednn = onednn
         attn = llm.layers[0].self_attn
         self.head_dim = int(attn.head_dim)
         self.scaling = float(attn.scaling)
         self._masks: dict[tuple, torch.Tensor] = {}
         self.packs = WeightPacks()
-        self.token_projections = TokenProjections(llm, self.packs)
+        self.token_projections = TokenProjections(llm, self.packs, onednn=onednn)
 
     def keys_values(self, embeds: torch.Tensor, start: int, past: KV | None = None,
                     ids: torch.Tensor | None = None) -> KV:
@@ -193,14 +195,15 @@ class LeanLlama:
                 dim=-1)
             return (q if queries else None), k, v
         x = _rms_norm(layer.input_layernorm, h)
-        q = linear(attn.q_proj, x, self.packs) if queries else None
-        return q, linear(attn.k_proj, x, self.packs), linear(attn.v_proj, x, self.packs)
+        p, on = self.packs, self.onednn
+        q = linear(attn.q_proj, x, p, on) if queries else None
+        return q, linear(attn.k_proj, x, p, on), linear(attn.v_proj, x, p, on)
 
     def _run(self, h: torch.Tensor, start: int, past: KV | None, keep: KV | None,
              ids: torch.Tensor | None = None):
         """Runs every layer; with ``keep`` (a list) stores keys/values and stops after the last."""
         B, L, _ = h.shape
-        hd, p = self.head_dim, self.packs
+        hd, p, on = self.head_dim, self.packs, self.onednn
         positions = torch.arange(start, start + L, device=h.device).unsqueeze(0)
         cos, sin = _rotary_tables(*self.llm.rotary_emb(h, positions))
         layers = self.llm.layers
@@ -217,6 +220,6 @@ class LeanLlama:
                 if last_kv:
                     return None
             q = _rotate(q.view(B, L, -1, hd), cos, sin)
-            h = linear_add(attn.o_proj, self._attend(q, k, v), h, p)
-            h = gated_mlp(layer.mlp, _rms_norm(layer.post_attention_layernorm, h), h, p)
+            h = linear_add(attn.o_proj, self._attend(q, k, v), h, p, on)
+            h = gated_mlp(layer.mlp, _rms_norm(layer.post_attention_layernorm, h), h, p, on)
         return _rms_norm(self.llm.norm, h)

@@ -27,6 +27,9 @@ import math
 
 import torch
 from torch import nn
+from torch.profiler import record_function
+
+from layers.fast.stamp import Stamp
 
 LAYOUTS = ("vm", "mv")
 
@@ -46,7 +49,7 @@ class _Mapping(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         weight, table = ctx.saved_tensors
-        with torch.profiler.record_function("timellm.mapping.backward"):
+        with record_function("timellm.mapping.backward"):
             d_weight = d_bias = d_table = None
             if ctx.needs_input_grad[0]:
                 # dW = G E^T, written straight into the stored layout (no transpose copy)
@@ -90,7 +93,7 @@ class MappingLayer(nn.Module):
         self.weight = nn.Parameter(weight.t().contiguous() if layout == "vm" else weight)
         self.bias = nn.Parameter(reference.bias.detach())
         del reference, weight
-        self._table_cache: tuple | None = None
+        self._table_cache: tuple[Stamp, torch.Tensor] | None = None
         self._grad_buffer: torch.Tensor | None = None
         self.register_state_dict_post_hook(_weight_to_reference)
         self.register_load_state_dict_pre_hook(_weight_from_reference)
@@ -159,9 +162,9 @@ class MappingLayer(nn.Module):
         """The frozen table in ``dtype``; a converted copy is kept while the table is unchanged."""
         if table.dtype == dtype or table.requires_grad:
             return table.to(dtype)
-        key = (table.data_ptr(), table._version, table.dtype, dtype, table.device)
-        if self._table_cache is None or self._table_cache[0] != key:
-            self._table_cache = (key, table.detach().to(dtype))
+        stamp = Stamp([table], dtype)
+        if self._table_cache is None or stamp.stale(self._table_cache[0]):
+            self._table_cache = (stamp, table.detach().to(dtype))
         return self._table_cache[1]
 
     def extra_repr(self) -> str:

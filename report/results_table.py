@@ -1,8 +1,8 @@
 """The project's reported results as data: ``docs/results/runs.csv`` and the runs behind it.
 
-    python -m utils.report collect ~/runs/fewshot10 --table fewshot10   # add finished runs
-    python -m utils.report check                                        # every row traces to its run
-    python -m utils.report                                              # render docs/RESULTS.md
+    python -m report collect ~/runs/fewshot10 --table fewshot10   # add finished runs
+    python -m report check                                        # every row traces to its run
+    python -m report                                              # render docs/RESULTS.md
 
 ``collect`` takes every ``metrics.json`` under the given folders (``run_main.py --results_dir``
 folders, at any depth), re-computes the test MSE/MAE from the run's ``pred.npy``/``true.npy``
@@ -10,7 +10,7 @@ where they hold every test sample (and refuses a run whose figures do not re-com
 ``metrics.json`` and ``losses.csv`` (never the arrays) to ``docs/results/runs/<setting>/seed<seed>/``
 and writes one row per run into ``runs.csv`` (a rerun of the same table, setting and seed
 replaces its row). Every write is atomic. ``check`` re-reads each row against its copied
-``metrics.json``. The rendering lives in ``utils.report_results``.
+``metrics.json``. The rendering lives in ``report.render``.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from utils.checkpoint import atomic_write_text
 from utils.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,8 +104,6 @@ def read_rows(path: Path = RESULTS / "runs.csv") -> list[dict]:
 
 
 def write_rows(rows: list[dict], path: Path) -> None:
-    from utils.checkpoint import atomic_write_text
-
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -124,8 +123,6 @@ def row_key(r: dict) -> tuple:
 
 def collect(sources: list[Path], table: str, dest: Path = RESULTS, commit: str | None = None) -> list[dict]:
     """Copy every finished run under ``sources`` into ``dest`` and (re)write its runs.csv row."""
-    from utils.checkpoint import atomic_write_text
-
     found = []
     for src in sources:
         if not Path(src).is_dir():

@@ -1,0 +1,142 @@
+"""Time-LLM's reprogramming on the fast path: the same attention, fewer FLOPs, kept in evaluation.
+
+:class:`FastReprogrammingLayer` is :class:`layers.Reprogramming.ReprogrammingLayer` (same
+parameters, names and plain methods) plus :meth:`~FastReprogrammingLayer.fast_source` and
+:meth:`~FastReprogrammingLayer.attend_fast`, the same attention weights from score maps in an
+(H, B*L, S) layout. :class:`CachedPrototypeSource` drives them with the mapping layer's exact
+GEMM (``layers.fast.mapping``) and, in evaluation, computes the prototypes' tensors once per pass.
+"""
+from __future__ import annotations
+
+from math import sqrt
+
+import torch
+
+from layers.Reprogramming import PrototypeSource, ReprogrammingLayer
+from layers.fast.mapping import MappingLayer
+from layers.fast.stamp import Stamp, autocast_key
+
+
+class FastReprogrammingLayer(ReprogrammingLayer):
+    """:class:`ReprogrammingLayer` with the fast path's computation of the same attention.
+
+    ``uses_score_maps``: the scores come from maps of [x, 1] when that costs fewer FLOPs than
+    keys (d_model + 1 < d_keys).
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_keys: int | None = None,
+                 d_llm: int | None = None, attention_dropout: float = 0.1):
+        super().__init__(d_model, n_heads, d_keys, d_llm, attention_dropout)
+        self.uses_score_maps = d_model + 1 < self.query_projection.out_features // n_heads
+
+    def fast_source(self, source_embedding: torch.Tensor,
+                    value_embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`attend_fast` needs of the prototypes (S, d_llm): the score maps
+        (H, d_model + 1, S) and the values (H, S, E).
+
+        Per head h, with queries q = x Wq_h^T + bq_h and keys k_s = Wk_h p_s + bk_h, the score
+        q . k_s / sqrt(E) equals [x, 1] A_h[:, s] with A_h = [Wq_h, bq_h]^T (Wk_h P^T + bk_h 1^T)
+        / sqrt(E), computed as ([Wq_h, bq_h]^T Wk_h) P^T + ([Wq_h, bq_h]^T bk_h) 1^T: the same
+        numbers up to float rounding (associativity), every parameter in the graph. A_h costs
+        (d_model + 1) x d_llm x S per head instead of projecting every prototype and every patch
+        to E dims; with d_model + 1 < E, as in Time-LLM's configurations (32 + 1 vs d_ff = 128),
+        the scores take about 4x fewer FLOPs, forward and backward. Neither tensor depends on the
+        input: evaluation computes them once per pass. When d_model + 1 >= E the maps would
+        cost more than the keys, so the keys themselves are returned, as (H, E, S)
+        (``uses_score_maps`` False) and :meth:`attend_fast` projects the queries.
+        """
+        H = self.n_heads
+        wq = self.query_projection.weight                        # (H*E, d_model)
+        E = wq.shape[0] // H
+        value = self.value_projection(value_embedding)             # (S, H*E)
+        value = value.view(-1, H, E).transpose(0, 1).contiguous()  # (H, S, E)
+        if not self.uses_score_maps:  # d_model + 1 >= E: plain keys, (H, E, S), are cheaper
+            keys = self.key_projection(source_embedding).view(-1, H, E).permute(1, 2, 0)
+            return keys, value
+        wq_aug = torch.cat([wq, self.query_projection.bias.unsqueeze(1)], dim=1)
+        wq_aug = wq_aug.view(H, E, -1).transpose(1, 2) * (1.0 / sqrt(E))  # (H, d_model+1, E)
+        wk = self.key_projection.weight.view(H, E, -1)           # (H, E, d_llm)
+        bk = self.key_projection.bias.view(H, E, 1)
+        maps = torch.matmul(torch.matmul(wq_aug, wk), source_embedding.t())  # (H, d_model+1, S)
+        maps = maps + torch.matmul(wq_aug, bk)                     # + the key bias, every prototype
+        return maps, value
+
+    def attend_fast(self, target_embedding: torch.Tensor, maps: torch.Tensor,
+                    value: torch.Tensor) -> torch.Tensor:
+        """``attend`` from :meth:`fast_source`'s tensors: (B, L, d_model) -> (B, L, d_llm).
+
+        The scores live as (H, B*L, S), so every product is one batched matmul over the heads and
+        nothing large is permuted. Dropout draws its mask over a (B, H, L, S) tensor exactly as
+        ``nn.Dropout`` does on the reference's contiguous scores (same generator calls, same
+        values), and applies it through a permuted view: the same masks as :meth:`attend`.
+        """
+        B, L, d_model = target_embedding.shape
+        H, _, S = maps.shape
+        x = target_embedding.reshape(B * L, d_model)
+        if self.uses_score_maps:
+            x = torch.cat([x, x.new_ones(B * L, 1)], dim=1)        # (B*L, d_model+1)
+            features = x.unsqueeze(0).expand(H, -1, -1)
+        else:                                                      # maps are the keys (H, E, S)
+            E = maps.shape[1]
+            features = self.query_projection(x).view(B * L, H, E).transpose(0, 1) * (1.0 / sqrt(E))
+        scores = torch.matmul(features, maps)                      # (H, B*L, S)
+        attention = torch.softmax(scores, dim=-1)
+        p = self.dropout.p
+        if self.training and p > 0:
+            if p >= 1:
+                attention = attention * 0
+            else:
+                noise = torch.empty(B, H, L, S, dtype=attention.dtype, device=attention.device)
+                noise.bernoulli_(1 - p).div_(1 - p)
+                attention = attention.view(H, B, L, S) * noise.permute(1, 0, 2, 3)
+                attention = attention.reshape(H, B * L, S)
+        out = torch.bmm(attention, value)                           # (H, B*L, E)
+        out = out.transpose(0, 1).reshape(B, L, -1)                 # (B, L, H*E)
+        return self.out_projection(out)
+
+
+class CachedPrototypeSource(PrototypeSource):
+    """:class:`layers.Reprogramming.PrototypeSource` on the fast path, same interface.
+
+    Prototypes from :meth:`MappingLayer.prototypes` (one GEMM forward, one weight-gradient GEMM
+    backward); score maps and values from :meth:`FastReprogrammingLayer.fast_source`, attended
+    by :meth:`FastReprogrammingLayer.attend_fast`. In evaluation (the layer not training, no
+    grad) they are computed once per pass: kept under the :class:`~layers.fast.stamp.Stamp` of
+    every tensor they depend on and the autocast state, so an optimiser step, a reload or an
+    in-place edit recomputes them; :meth:`clear` (the model's ``train()``) starts a new pass.
+    """
+
+    def __init__(self):
+        self._entry: tuple[Stamp, tuple] | None = None
+
+    @property
+    def cached(self) -> tuple | None:
+        """The kept (score maps, values), or None."""
+        return None if self._entry is None else self._entry[1]
+
+    def clear(self) -> None:
+        self._entry = None
+
+    def prototypes(self, mapping: MappingLayer, table: torch.Tensor) -> torch.Tensor:
+        return mapping.prototypes(table)
+
+    def project(self, layer: FastReprogrammingLayer, source: torch.Tensor) -> tuple:
+        return layer.fast_source(source, source)
+
+    def keys_values(self, mapping: MappingLayer, layer: FastReprogrammingLayer,
+                    table: torch.Tensor) -> tuple:
+        if layer.training or torch.is_grad_enabled():
+            self._entry = None
+            return super().keys_values(mapping, layer, table)
+        stamp = Stamp([mapping.weight, mapping.bias, table,
+                       layer.query_projection.weight, layer.query_projection.bias,
+                       layer.key_projection.weight, layer.key_projection.bias,
+                       layer.value_projection.weight, layer.value_projection.bias],
+                      autocast_key(table.device))
+        if self._entry is None or stamp.stale(self._entry[0]):
+            self._entry = (stamp, super().keys_values(mapping, layer, table))
+        return self._entry[1]
+
+    def attend(self, layer: FastReprogrammingLayer, patches: torch.Tensor,
+               kv: tuple) -> torch.Tensor:
+        return layer.attend_fast(patches, *kv)
