@@ -25,7 +25,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_provider.datasets import DATASETS, M4_PATTERNS, SourceFile
-from data_provider.datasets import canonical_location  # noqa: F401  re-export: tests/test_scripts.py
 from utils.errors import DataError, UserError, unknown_name
 
 # Fetchable name -> its files: every dataset with a file of its own, and M4 per pattern.

@@ -1,6 +1,6 @@
 """M4 scores: sMAPE, MASE and OWA per seasonal pattern and per M4 group.
 
-Conventions (REFERENCE section 2, the M4 organisers' definitions):
+Conventions (docs/REFERENCE.md section 2, the M4 organisers' definitions):
 
 - the per-series sMAPE and MASE are :mod:`utils.m4_summary`'s formulas, MASE scaled with the
   pattern's seasonality ``m`` from the M4 table (:data:`data_provider.datasets.M4_PATTERNS`);

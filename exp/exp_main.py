@@ -4,7 +4,7 @@
 Accelerator (:mod:`exp.distributed`); :class:`Trainer` owns the loop and leaves everything that
 differs between tasks to the task object (:mod:`exp.tasks`).
 
-Differences from the reference, each on purpose (REFERENCE.md section 4): the best weights are
+Differences from the reference, each on purpose (docs/REFERENCE.md section 4): the best weights are
 reloaded before testing, the test set is scored once on every sample gathered across
 processes, checkpoints are kept (never deleted), the schedule actually used is recorded, and
 results land in a per-run folder that is never silently overwritten.

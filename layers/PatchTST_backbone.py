@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from layers.StandardNorm import Normalize
+from utils.errors import unknown_name
 
 
 class Transpose(nn.Module):
@@ -34,7 +35,6 @@ def get_activation_fn(activation: str) -> nn.Module:
         return nn.ReLU()
     if activation.lower() == "gelu":
         return nn.GELU()
-    from utils.errors import unknown_name
     raise unknown_name("activation", activation, ["relu", "gelu"])
 
 

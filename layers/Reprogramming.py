@@ -1,4 +1,4 @@
-"""Time-LLM's reprogramming attention and output head (REFERENCE.md 3.6, 3.7 and 3.9).
+"""Time-LLM's reprogramming attention and output head (docs/REFERENCE.md 3.6, 3.7 and 3.9).
 
 The reference's computation (the plain path): :class:`ReprogrammingLayer`, the text prototypes
 through :class:`PrototypeSource` (an ``nn.Linear`` on the transposed word-embedding table every

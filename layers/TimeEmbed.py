@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from layers.Embed import TokenEmbedding
+from utils.errors import unknown_name
 from utils.timefeatures import n_time_features, normalize_freq
 
 
@@ -104,7 +105,6 @@ def temporal_embedding(d_model: int, embed_type: str, freq: str) -> nn.Module:
         return TimeFeatureEmbedding(d_model, freq=freq)
     if embed_type in ("fixed", "learned"):
         return TemporalEmbedding(d_model, embed_type=embed_type, freq=freq)
-    from utils.errors import unknown_name
     raise unknown_name("--embed", embed_type, ["timeF", "fixed", "learned"])
 
 

@@ -1,4 +1,4 @@
-"""Time-LLM's prompt: input statistics, prompt text and token ids (REFERENCE.md 3.2 and 3.3).
+"""Time-LLM's prompt: input statistics, prompt text and token ids (docs/REFERENCE.md 3.2 and 3.3).
 
 The reference's computation (the plain path): :func:`reference_prompts` builds the text one
 series at a time; :class:`PromptIds` tokenises it with one tokenizer call per batch. The text
@@ -8,6 +8,8 @@ The fast path computes the same text and ids batched and cached (``layers.fast.p
 from __future__ import annotations
 
 import torch
+
+from data_provider.prompt_bank import load_description
 
 DEFAULT_DESCRIPTION = ("The Electricity Transformer Temperature (ETT) is a crucial indicator in "
                        "the electric power long-term deployment.")
@@ -82,7 +84,5 @@ def resolve_description(configs) -> str:
     reference's default (the ETT sentence, used for every dataset).
     """
     if configs.prompt_domain:
-        # looked up at call time, so a test (or a caller) can stand in its own prompt bank
-        from data_provider.prompt_bank import load_description
         return load_description(configs.data)
     return DEFAULT_DESCRIPTION

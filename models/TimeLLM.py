@@ -1,4 +1,4 @@
-"""Time-LLM (Jin et al., ICLR 2024): forecasting by reprogramming a frozen LLM (REFERENCE.md 3).
+"""Time-LLM (Jin et al., ICLR 2024): forecasting by reprogramming a frozen LLM (docs/REFERENCE.md 3).
 
 RevIN -> prompt statistics and text -> patch embedding -> reprogramming onto text prototypes ->
 frozen LLM over [prompt ; patches] -> first d_ff channels of the patch positions -> flatten head

@@ -12,7 +12,7 @@ Tables per task, each beside the published figures of ``docs/published.csv``:
   ``args.data``) the same way;
 - M4: the seasonal patterns of one configuration combined into the paper's groups (Yearly,
   Quarterly, Monthly, Others = Weekly + Daily + Hourly, Average) with count-weighted sMAPE and
-  MASE and OWA from the group aggregates, exactly as ``utils.m4_summary.m4_scores``.
+  MASE and OWA from the group aggregates, exactly as ``data_provider.m4_scoring.m4_scores``.
 
 Every table lists the settings that differ from the published configuration
 (``report.published.paper_config``) and marks missing horizons or patterns with '—'. With

@@ -60,7 +60,7 @@ def published_model_name(model: str, seq_len: int | None) -> str:
 
 
 # ----------------------------------------------------------------------------- paper configurations
-# What the published figures were produced with (the scripts/TimeLLM_*.sh headers give the sources:
+# What the published figures were produced with (scripts/recipes.sh gives the sources:
 # the authors' scripts and docs/REFERENCE.md section 4). Processes: the paper ran 8 GPUs.
 
 PAPER_PROCESSES = 8

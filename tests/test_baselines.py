@@ -364,9 +364,10 @@ def test_every_model_and_dataset_has_a_script():
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_script_lines_parse(script, tmp_path):
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
-    text = script.read_text()
-    assert '--num_processes "${NUM_PROCESSES:-1}"' in text
-    assert '--mixed_precision "${MIXED_PRECISION:-no}"' in text
+    launcher = (script.parent / "launch.sh").read_text()  # every script launches through it
+    assert f'launch.sh" {script.stem.replace("_", " ", 1)} "$@"' in script.read_text()
+    assert '--num_processes "${NUM_PROCESSES:-1}"' in launcher
+    assert '--mixed_precision "${MIXED_PRECISION:-no}"' in launcher
     model, ds = script.stem.split("_", 1)
     parser = build_parser()
     variants = [{}] + ([{"VARIANT": "64"}] if model == "PatchTST" and ds != "ILI" else [])

@@ -71,7 +71,7 @@ def test_etth1_sample_counts(etth1):
     train = etth1["train"][0]
     assert train.borders == ((0, 8640 - L, 11520 - L), (8640, 11520, 14400))
     assert train.n_channels == 7 and train.tot_len == 8640 - L - H + 1 == 8033
-    # test windows per channel = n_test_rows - H + 1 (REFERENCE: 2,785 for ETTh1-96)
+    # test windows per channel = n_test_rows - H + 1 (docs/REFERENCE.md: 2,785 for ETTh1-96)
     assert etth1["test"][0].tot_len == (14400 - 11520) - H + 1 == 2785
 
 

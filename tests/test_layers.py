@@ -1,13 +1,13 @@
 """Time-LLM's layers without an LLM: shapes, reference formulas, prompt statistics and text."""
 from __future__ import annotations
 
-import sys
-import types
 from argparse import Namespace
 from math import sqrt
 
 import pytest
 import torch
+
+import layers.prompt
 
 from layers.Embed import PatchEmbedding, TokenEmbedding, patch_count
 from layers.Reprogramming import FlattenHead, ReprogrammingLayer
@@ -184,9 +184,7 @@ def test_prompt_trend_downward_and_batch():
 
 def test_description_default_and_prompt_bank(monkeypatch):
     assert resolve_description(Namespace(prompt_domain=0, data="Weather")) == DEFAULT_DESCRIPTION
-    fake = types.ModuleType("data_provider.prompt_bank")
-    fake.load_description = lambda name: f"About {name}."
-    monkeypatch.setitem(sys.modules, "data_provider.prompt_bank", fake)
+    monkeypatch.setattr(layers.prompt, "load_description", lambda name: f"About {name}.")
     assert resolve_description(Namespace(prompt_domain=1, data="Weather")) == "About Weather."
 
 

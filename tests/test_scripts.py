@@ -16,7 +16,7 @@ import pytest
 
 from data_provider.data_factory import data_dict
 from data_provider.datasets import dataset_info
-from data_provider.fetch import canonical_location
+from data_provider.datasets import canonical_location
 from exp.exp_main import setting_string
 from layers.backbones import BACKBONES
 from models import MODEL_REGISTRY
@@ -105,7 +105,7 @@ def test_paper_scripts_common_settings(script, tmp_path):
 
 
 def test_etth1_is_the_published_recipe(tmp_path):
-    """REFERENCE.md section 4."""
+    """docs/REFERENCE.md section 4."""
     runs = {a.pred_len: a for _, a in parsed(ROOT / "scripts/TimeLLM_ETTh1.sh", tmp_path)}
     for h, (lr, lradj) in {96: (0.01, "type1"), 192: (0.02, "type1"), 336: (0.001, "COS"),
                            720: (0.01, "type1")}.items():

@@ -1,14 +1,14 @@
 """Time-LLM end to end on tiny random backbones, plus one slow test on the embedded real ones."""
 from __future__ import annotations
 
-import sys
 import time
-import types
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+
+import layers.prompt
 
 from layers.fast.prompt import build_prompts, prompt_statistics
 from models import get_model_class
@@ -292,9 +292,7 @@ def test_no_prompt_and_no_llm_skip_the_prompt(tiny_dirs, monkeypatch):
 
 
 def test_prompt_domain_uses_the_prompt_bank(tiny_dirs, monkeypatch):
-    fake = types.ModuleType("data_provider.prompt_bank")
-    fake.load_description = lambda name: f"Readings of {name}. "
-    monkeypatch.setitem(sys.modules, "data_provider.prompt_bank", fake)
+    monkeypatch.setattr(layers.prompt, "load_description", lambda name: f"Readings of {name}. ")
     model = _model(tiny_dirs, "GPT2", prompt_domain=1, data="Weather")
     assert model.description == "Readings of Weather. "
     ids = model.prompt_ids(torch.randn(2, 32, 1))

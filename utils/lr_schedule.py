@@ -1,4 +1,4 @@
-"""Learning-rate schedules of ``--lradj`` (REFERENCE section 4), with the reference's quirk.
+"""Learning-rate schedules of ``--lradj`` (docs/REFERENCE.md section 4), with the reference's quirk.
 
 Modes. Epoch-wise modes follow TSLib's ``adjust_learning_rate(optimizer, epoch, args)``,
 called *after* each (1-based) epoch ``e`` with the formula below, so the value set after

@@ -1,6 +1,6 @@
 """M4 metrics of one series and the submission file layout (no M4 table needed here).
 
-Conventions (REFERENCE section 2, the M4 organisers' definitions):
+Conventions (docs/REFERENCE.md section 2, the M4 organisers' definitions):
 
 - sMAPE of one series = 200/H * sum_t |y_t - f_t| / (|y_t| + |f_t|); a zero denominator
   (y_t = f_t = 0) counts as zero error.

@@ -3,7 +3,7 @@
 :class:`FastBackboneRunner` has :class:`layers.backbones.BackboneRunner`'s interface. The
 backbone was loaded without stored attention maps or hidden states (SDPA attention), a causal
 one is asked for no KV cache of its output (``use_cache=False``), and with ``prompt_cache``
-the prompt runs as a no-grad KV cache (``layers.fast.prompt_cache``, REFERENCE.md 3.12) while
+the prompt runs as a no-grad KV cache (``layers.fast.prompt_cache``, docs/REFERENCE.md 3.12) while
 no backbone weight trains: adapters such as LoRA make the prompt depend on trained weights, so
 then it runs with the tokens in training (a warning says so once); evaluation keeps the cache.
 """

@@ -1,4 +1,4 @@
-"""Time-LLM's mapping layer (REFERENCE.md 3.6), computed exactly with two GEMMs per training step.
+"""Time-LLM's mapping layer (docs/REFERENCE.md 3.6), computed exactly with two GEMMs per training step.
 
 The reference applies ``nn.Linear(V, M)`` to the transposed word-embedding table ``E`` (V, D) and
 transposes back: ``prototypes = (E^T W^T + b)^T = W E + b[:, None]``, (M, D). The table is frozen,

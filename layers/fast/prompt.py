@@ -48,7 +48,7 @@ def prompt_statistics(x: torch.Tensor, top_k: int = TOP_K_LAGS) -> dict[str, tor
 
 def build_prompts(description: str, pred_len: int, seq_len: int,
                   stats: dict[str, torch.Tensor]) -> list[str]:
-    """One prompt per series, the reference's text exactly (REFERENCE.md 3.3).
+    """One prompt per series, the reference's text exactly (docs/REFERENCE.md 3.3).
 
     ``stats`` is the output of :func:`prompt_statistics`.
     """

@@ -1,4 +1,4 @@
-"""Exact prompt caching for causal backbones (REFERENCE.md 3.12).
+"""Exact prompt caching for causal backbones (docs/REFERENCE.md 3.12).
 
 In a decoder-only LLM the prompt positions never attend to the patches, and the prompt depends
 on no trained parameter, so the LLM's pass over [prompt ; patches] equals: the prompt alone,

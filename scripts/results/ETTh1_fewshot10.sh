@@ -24,7 +24,7 @@
 # STAGES: a = Time-LLM H=96 seeds 2021-2023; b = ablations at H=96 (seed 2021; SEEDS_B for more);
 # c = DLinear and PatchTST at 10%, H=96; d = Time-LLM H=192, 336, 720 (seed 2021).
 # ONLY=<run name> runs one run. Logs: $RUNS/<run>/log.txt. Then collect them into the repository:
-#   python -m utils.report collect $RUNS --table fewshot10
+#   python -m report collect $RUNS --table fewshot10
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 RUNS="${RUNS:-$HOME/runs/fewshot10}"
