@@ -45,6 +45,11 @@ class Model(nn.Module):
     channel_independent = True
     reference_lr_quirk = True
 
+    @staticmethod
+    def setting_suffix(args) -> str:
+        """An ablation gets its own results and checkpoint folders (``_no_llm``, ...)."""
+        return "" if args.ablation == "none" else f"_{args.ablation}"
+
     def __init__(self, configs):
         super().__init__()
         self.task_name = configs.task_name

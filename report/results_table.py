@@ -55,8 +55,15 @@ def run_row(data: dict, table: str, commit: str | None = None) -> dict:
 
 
 def run_folder(data: dict) -> str:
-    """Where a run's files go under ``docs/results/runs/``: its setting, then its seed."""
-    return f"{data['setting']}/seed{int(data['args']['seed'])}"
+    """Where a run's files go under ``docs/results/runs/``: its setting, then its seed.
+
+    An ablation's setting ends in ``_<ablation>``; runs made before the setting said so get the
+    suffix here, so an ablation never shares the full model's folder.
+    """
+    setting, ablation = data["setting"], data["args"].get("ablation") or "none"
+    if ablation != "none" and not setting.endswith(f"_{ablation}"):
+        setting += f"_{ablation}"
+    return f"{setting}/seed{int(data['args']['seed'])}"
 
 
 def recomputed(folder: Path, data: dict) -> dict[str, float] | None:
@@ -139,6 +146,8 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS, commit: str |
             raise UserError(f"{path}: not a long-term forecasting run (no mse); runs.csv holds those only")
         verify_run(path.parent, data)
         row = run_row(data, table, commit)
+        if not row["commit"] and row_key(row) in rows:  # a re-collect keeps the commit given before
+            row["commit"] = rows[row_key(row)]["commit"]
         target = dest / "runs" / run_folder(data)
         target.mkdir(parents=True, exist_ok=True)
         for name in COPIED:

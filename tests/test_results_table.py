@@ -77,6 +77,31 @@ def test_collecting_again_replaces_the_row(tmp_path):
     assert len(read_rows(dest / "runs.csv")) == 1
 
 
+def test_an_ablation_with_the_full_models_setting_gets_its_own_folder(tmp_path):
+    # runs made before the setting named the ablation: both runs carry one setting string
+    full = fake_run(tmp_path / "a", mse=0.5)
+    ablated = fake_run(tmp_path / "b", ablation="no_llm", mse=0.4)
+    data = json.loads((ablated / "metrics.json").read_text())
+    data["setting"] = json.loads((full / "metrics.json").read_text())["setting"]
+    (ablated / "metrics.json").write_text(json.dumps(data))
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "a", tmp_path / "b"], "fewshot10", dest)
+    folders = sorted(p.parent.parent.name for p in (dest / "runs").rglob("metrics.json"))
+    assert len(folders) == 2 and folders[1] == folders[0] + "_no_llm"
+    assert check(dest) == []
+
+
+def test_collecting_again_keeps_the_commit_given_before(tmp_path):
+    folder = fake_run(tmp_path / "runs", mse=0.5)
+    data = json.loads((folder / "metrics.json").read_text())
+    del data["commit"]  # a run made before metrics.json recorded its commit
+    (folder / "metrics.json").write_text(json.dumps(data))
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest, commit="feed")
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    assert [r["commit"] for r in read_rows(dest / "runs.csv")] == ["feed"]
+
+
 def test_a_run_whose_forecasts_disagree_is_refused(tmp_path):
     folder = fake_run(tmp_path / "runs", mse=0.5)
     np.save(folder / "pred.npy", np.zeros((20, 4, 1), dtype=np.float32))  # MSE 0 now

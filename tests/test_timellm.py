@@ -11,8 +11,10 @@ import torch
 import layers.prompt
 
 from layers.fast.prompt import build_prompts, prompt_statistics
+from exp.config import setting_string
 from models import get_model_class
 from models.TimeLLM import Model
+from run_main import build_parser
 from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
 
@@ -359,3 +361,10 @@ def test_real_backbone_on_etth1(llm_model):
         return
     model.eval()  # real SmolLM2, batch 2: cache on/off equality, forward and gradients
     _assert_cache_exact(model, [x], train=False)
+
+
+def test_an_ablation_has_its_own_setting():
+    """Results and checkpoints of `--ablation X` never land in the full model's folders."""
+    full = setting_string(build_parser().parse_args(["--model", "TimeLLM"]), 0)
+    ablated = setting_string(build_parser().parse_args(["--model", "TimeLLM", "--ablation", "no_llm"]), 0)
+    assert ablated == full + "_no_llm"
