@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--task_name", default="long_term_forecast",
         help="long_term_forecast | short_term_forecast")
     add("--is_training", type=int, default=1, help="1: train then test; 0: test a saved checkpoint")
+    add("--do_predict", type=int, default=0, choices=[0, 1],
+        help="1: also forecast pred_len steps past the end of the data file (forecast.csv)")
     add("--model_id", default="test", help="free-form run id, part of the setting string")
     add("--model_comment", default="none", help="prefix appended to the setting string")
     add("--model", default="TimeLLM", help="model name (see models/__init__.py)")
@@ -56,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--pred_len", type=int, default=96, help="forecast horizon")
 
     # model define
-    add("--enc_in", type=int, default=7, help="encoder input size (channels)")
-    add("--dec_in", type=int, default=7, help="decoder input size")
-    add("--c_out", type=int, default=7, help="output size")
+    add("--enc_in", type=int, default=None,
+        help="encoder input size (channels); default: the data's, from its columns and --features")
+    add("--dec_in", type=int, default=None, help="decoder input size; default: as --enc_in")
+    add("--c_out", type=int, default=None,
+        help="output size; default: as --enc_in (1 with --features MS)")
     add("--d_model", type=int, default=16, help="model width")
     add("--n_heads", type=int, default=8, help="attention heads")
     add("--e_layers", type=int, default=2, help="encoder layers")
@@ -83,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--subtract_last", type=int, default=0, help="PatchTST: 0 subtract mean, 1 subtract last")
 
     # Time-LLM
-    add("--prompt_domain", type=int, default=0, help="1: use the dataset's prompt-bank description")
+    add("--prompt_domain", type=int, default=0,
+        help="1: use a dataset description in the prompt (--content, --content_file, else the "
+             "prompt bank's)")
+    add("--content", default=None, help="the dataset description for --prompt_domain 1 (any --data)")
+    add("--content_file", default=None,
+        help="a text file holding the dataset description for --prompt_domain 1")
     add("--llm_model", default="SmolLM2", help="backbone: SmolLM2 | MiniLM | LLAMA | GPT2 | BERT")
     add("--llm_path", default=None, help="hub id or local folder overriding the backbone's weights")
     add("--llm_dim", type=int, default=None,

@@ -32,6 +32,7 @@ from data_provider.data_loader import (
     Dataset_ETT_hour,
     Dataset_ETT_minute,
     Dataset_M4,
+    file_channels,
 )
 from data_provider.datasets import DATASETS, canonical_location, dataset_info
 from utils.errors import DataError, unknown_name
@@ -51,6 +52,25 @@ data_dict: dict[str, type] = {name: LOADERS[info.loader] for name, info in DATAS
 def get_dataset_class(name: str):
     """Registry lookup; an unknown name raises ConfigError listing the valid names."""
     return LOADERS[dataset_info(name).loader]
+
+
+def model_widths(args) -> dict[str, int]:
+    """``--enc_in``, ``--dec_in`` and ``--c_out`` of the data ``args`` names.
+
+    C, the channels the loader reads: 1 for features S, else the dataset table's ``channels``
+    for a benchmark and the CSV header's columns but ``date`` for ``custom`` (the header only
+    is read). Features M: (C, C, C); S: (1, 1, 1); MS: (C, C, 1), every channel in and the
+    target (the last channel) out.
+    """
+    info = dataset_info(args.data)
+    if args.features == "S":
+        n = 1
+    elif info.channels is not None:
+        n = info.channels
+    else:
+        n = file_channels(os.path.join(args.root_path, args.data_path), args.features,
+                          args.target, args.data)
+    return {"enc_in": n, "dec_in": n, "c_out": 1 if args.features == "MS" else n}
 
 
 def collate_arrays(batch):

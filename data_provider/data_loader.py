@@ -101,13 +101,14 @@ def _missing_file(path: str, data_name: str | None) -> DataError:
                      "(or drop --mirror to download it)")
 
 
-def read_table(path: str, data_name: str | None = None) -> pd.DataFrame:
-    """Read a benchmark CSV; a missing or unreadable file is a DataError naming the fix."""
+def read_table(path: str, data_name: str | None = None, nrows: int | None = None) -> pd.DataFrame:
+    """Read a benchmark CSV (its first ``nrows`` rows; 0: the header only); a missing or
+    unreadable file, or one without a ``date`` column, is a DataError naming the fix."""
     if not os.path.isfile(path):
         raise _missing_file(path, data_name)
     try:
         # encoding_errors: some copies of weather.csv carry Latin-1 unit symbols in the header
-        df = pd.read_csv(path, encoding_errors="replace")
+        df = pd.read_csv(path, encoding_errors="replace", nrows=nrows)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{path}: cannot be read as CSV ({msg})") from None
@@ -115,6 +116,13 @@ def read_table(path: str, data_name: str | None = None) -> pd.DataFrame:
         raise DataError(f"{path}: no 'date' column (columns: {_names(df.columns)}); the first "
                         "column must hold the timestamps and be named 'date'")
     return df
+
+
+def file_channels(path: str, features: str, target: str, data_name: str | None = None) -> int:
+    """Channels a long-term dataset reads from the CSV at ``path`` with ``features``, from its
+    header alone: every column but ``date`` for M and MS, 1 for S (``n_channels`` of the loader)."""
+    return len(select_columns(list(read_table(path, data_name, nrows=0).columns), features,
+                              target, path))
 
 
 def select_columns(columns, features: str, target: str, path: str) -> list[str]:

@@ -5,11 +5,14 @@
 - derived values are filled in here and nowhere else: the task's own settings (M4 sets
   ``seq_len``, ``label_len``, ``pred_len`` from the pattern), ``--channel_independence -1``
   becomes the model's data view, ``--lr_quirk auto`` becomes ``on`` / ``off`` from the model;
+  ``--enc_in`` / ``--dec_in`` / ``--c_out`` left unset come from the data
+  (:func:`data_provider.data_factory.model_widths`: the dataset table, or the header of a
+  ``custom`` CSV); ``content`` becomes the text of ``--content`` or ``--content_file``;
 - every check that needs no data runs once, before anything is built, and fails with a
   one-line :class:`~utils.errors.ConfigError`: registry names (model, task, lradj, loss,
   report_to), sizes of at least 1, a positive learning rate, writable output folders, the
-  DeepSpeed config file. The channel count is known only once the data file is read: the task
-  checks ``--enc_in`` there (:meth:`exp.tasks.LongTermTask.check_data`).
+  DeepSpeed config file, one description flag at most. A given ``--enc_in`` is checked against
+  the channels the loader reads (:meth:`exp.tasks.LongTermTask.check_data`).
 
 The fields are the reference's flag names, so models, data loaders and the optimiser read a
 configuration as ``configs.<flag>``, exactly as they read the parser's namespace. Nothing
@@ -24,6 +27,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from data_provider.data_factory import model_widths
+from data_provider.prompt_bank import user_description
 from exp.tasks import task_class
 from exp.tracking import check_tracker
 from models import get_model_class, model_attr
@@ -32,6 +37,7 @@ from utils.losses import get_loss
 from utils.lr_schedule import LR_MODES, resolve_quirk_name
 
 AT_LEAST_ONE = ("batch_size", "eval_batch_size", "train_epochs", "seq_len", "pred_len", "grad_accum")
+WIDTHS = ("enc_in", "dec_in", "c_out")  # left unset (None): derived from the data
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class RunConfig:
     # basic config
     task_name: str
     is_training: int
+    do_predict: int                # 1: forecast past the end of the data file (exp/predict.py)
     model_id: str
     model_comment: str
     model: str
@@ -70,7 +77,7 @@ class RunConfig:
     label_len: int
     pred_len: int
     # model define
-    enc_in: int
+    enc_in: int                    # resolved from the data when not given (never None)
     dec_in: int
     c_out: int
     d_model: int
@@ -95,6 +102,8 @@ class RunConfig:
     subtract_last: int
     # Time-LLM
     prompt_domain: int
+    content: str | None            # resolved: the description text (--content or --content_file)
+    content_file: str | None
     llm_model: str
     llm_path: str | None
     llm_dim: int | None
@@ -168,13 +177,22 @@ def flag_values(args) -> dict[str, Any]:
 
 
 def derived_values(args) -> dict[str, Any]:
-    """The flag values that depend on the task and the model (see the module docstring)."""
+    """The flag values that depend on the task, the model and the data (see the module
+    docstring)."""
     get_model_class(args.model)  # an unknown model fails first, listing the valid names
     values = dict(task_class(args.task_name).settings(args))
     if args.channel_independence == -1:
         values["channel_independence"] = int(model_attr(args.model, "channel_independent", False))
     values["lr_quirk"] = resolve_quirk_name(args.lr_quirk,
                                             model_attr(args.model, "reference_lr_quirk", False))
+    unset = [flag for flag in WIDTHS if getattr(args, flag) is None]
+    if unset:  # reads the CSV header of --data custom
+        widths = model_widths(args)
+        values.update({flag: widths[flag] for flag in unset})
+    values["content"] = user_description(args.content, args.content_file)
+    if values["content"] is not None and not args.prompt_domain:
+        raise ConfigError("--content / --content_file give the description used with "
+                          "--prompt_domain 1; add --prompt_domain 1")
     return values
 
 

@@ -23,6 +23,7 @@ import torch
 
 from exp.config import RunConfig, build_config, setting_string
 from exp.distributed import build_accelerator, distributed_info
+from exp.predict import check_columns
 from exp.progress import progress_bar
 from exp.results import ResultWriter
 from exp.tasks import Evaluation, get_task
@@ -84,6 +85,8 @@ class Trainer:
         self.dist_info = distributed_info(accelerator, None)
         self.backbone_checksum: dict = {}
         self.best_test: BestTest | None = None  # the best epoch's test pass, reused by test()
+        self.data_columns: list[str] | None = None  # the trained channels' names (checkpoints)
+        self.future = None  # --do_predict: what the forecast past the end of the data starts from
         self.tracker = RunTracker(accelerator, cfg, self.results.folder)
 
     # ------------------------------------------------------------------ helpers
@@ -107,6 +110,7 @@ class Trainer:
     def train(self) -> None:
         cfg, acc = self.cfg, self.acc
         loaders = self.task.loaders(("train", "val", "test"))
+        self.data_columns = self.task.data_columns(loaders["train"][0])
         if not self.needs_training:
             self.log(f"{cfg.model} has nothing to train; going straight to the test")
             return
@@ -189,7 +193,8 @@ class Trainer:
     def _save_best(self, model, epoch: int) -> None:
         if self.acc.is_main_process:
             inner = self.acc.unwrap_model(model)
-            atomic_save(make_checkpoint(inner, self.cfg.as_dict(), epoch=epoch), self.best_path)
+            atomic_save(make_checkpoint(inner, self.cfg.as_dict(), epoch=epoch,
+                                        data_columns=self.data_columns), self.best_path)
             llm = getattr(inner, "llm_model", None)
             if llm is not None and hasattr(llm, "peft_config"):  # adapters also in peft's format
                 save_adapter(llm, self.ckpt_dir / "adapter")
@@ -198,7 +203,8 @@ class Trainer:
     def _save_state(self, model, optimizer, lr_ctrl, early, epoch: int) -> None:
         """Everything needed to continue after ``epoch`` (1-based) as if never interrupted."""
         if self.acc.is_main_process:
-            state = make_checkpoint(self.acc.unwrap_model(model), self.cfg.as_dict(), epoch=epoch)
+            state = make_checkpoint(self.acc.unwrap_model(model), self.cfg.as_dict(), epoch=epoch,
+                                    data_columns=self.data_columns)
             # a ZeRO optimizer holds only this rank's partition: not resumable from one file
             opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
             state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
@@ -239,6 +245,21 @@ class Trainer:
             return cfg.train_epochs
         return int(state["epoch"])
 
+    # ------------------------------------------------------------------ forecasting the future
+    def prepare_predict(self) -> None:
+        """``--do_predict``: read the forecast's input now, so a refused file fails before training."""
+        dataset, _ = self.task.loaders(("test",))["test"]
+        self.future = self.task.future_input(dataset)
+
+    def _predict(self, model, dataset) -> None:
+        """Forecast past the end of the data file; forecast.csv / forecast_future.png."""
+        table = self.task.forecast_future(model, self.acc, dataset, self.future)
+        if self.acc.is_main_process:
+            self.results.folder.mkdir(parents=True, exist_ok=True)
+            self.task.write_future(self.results.folder, self.setting, self.future, table)
+            self.log(f"forecast past the end of the data: {self.results.folder / 'forecast.csv'} "
+                     f"({len(table)} rows)")
+
     # ------------------------------------------------------------------ testing
     def _reused_test(self, best_epoch: int | None):
         """The best epoch's full test pass, when it was made with the weights just reloaded.
@@ -257,16 +278,17 @@ class Trainer:
 
     def test(self, t_start: float) -> dict:
         acc = self.acc
+        ckpt = load_checkpoint(self.best_path) if self.needs_training else {}
         if self.needs_training:
-            ckpt = load_checkpoint(self.best_path)
             apply_checkpoint(self.model, ckpt, source=str(self.best_path))
-            best_epoch = ckpt.get("epoch")
-        else:
-            best_epoch = None
+        best_epoch = ckpt.get("epoch")
         model = self.model.to(acc.device)
         if self.needs_training:  # autocast for mixed precision, no DDP wrapper for inference
             model = acc.prepare_model(model, evaluation_mode=True)
         loaders = self.task.loaders(("test",))
+        columns = self.task.data_columns(loaders["test"][0])
+        if self.future is not None:
+            check_columns(ckpt.get("data_columns"), columns, str(self.best_path))
         result = self._reused_test(best_epoch)
         if result is None:
             self._shard_for_evaluation(loaders, ("test",))
@@ -276,10 +298,12 @@ class Trainer:
         info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - t_start,
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
-                "backbone_checksum": self.backbone_checksum,
+                "backbone_checksum": self.backbone_checksum, "data_columns": columns,
                 "checkpoint": str(self.best_path) if self.needs_training else None}
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])
+        if self.future is not None:
+            self._predict(model, loaders["test"][0])
         self.tracker.finish(result.metrics)
         acc.wait_for_everyone()
         return result.metrics
@@ -298,6 +322,8 @@ def run(args) -> list[dict]:
         trainer = Trainer(rep, setting, accelerator,
                           train_setting=setting_string(rep, ii, zero_shot_suffix=False))
         trainer.results.check_free()
+        if rep.do_predict:
+            trainer.prepare_predict()
         if rep.is_training:
             trainer.train()
         metrics = trainer.test(t0)

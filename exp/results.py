@@ -4,6 +4,9 @@ Layout under ``--results_dir``::
 
     <setting>/metrics.json      every metric, sample count, wall time, parameters, full args
     <setting>/pred.npy true.npy test forecasts and targets (scaled), when not too large
+    <setting>/pred_original.npy the same forecasts in the data's original units (long-term runs)
+    <setting>/forecast.csv      ``--do_predict 1``: the pred_len steps after the file's last row
+    <setting>/forecast_future.png  ``--do_predict 1``: the file's last seq_len rows and that forecast
     <setting>/forecast.png      a few test windows: input, truth, forecast
     <setting>/losses.csv        train / validation / test loss and lr per epoch
     <setting>/submission-<Pattern>.csv   M4 forecasts in the official layout
@@ -61,6 +64,15 @@ def _atomic_npy(array: np.ndarray, path: Path) -> None:
     tmp.replace(path)
 
 
+def _save_figure(fig, plt, path: Path) -> None:
+    """Lay out ``fig``, write it to ``path`` atomically (temporary file + rename), close it."""
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def plot_forecasts(path: Path, title: str, result, n_windows: int = 4) -> None:
     """``path`` (PNG): ``n_windows`` test windows spread over the set, last channel: input (when
     kept), truth and forecast. Nothing is written without forecasts."""
@@ -84,11 +96,43 @@ def plot_forecasts(path: Path, title: str, result, n_windows: int = 4) -> None:
         ax.set_title(f"test window {i}", fontsize=9)
     axes[0, 0].legend(loc="upper left", fontsize=8)
     fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(path)
+    _save_figure(fig, plt, path)
+
+
+def plot_future(path: Path, title: str, history_dates, history: np.ndarray, table,
+                columns: list[str], max_channels: int = 8) -> None:
+    """``path`` (PNG): per forecast channel (the first ``max_channels``), the input rows
+    ``history`` (L, C') at ``history_dates`` and the forecast ``table`` (``date`` + ``columns``)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = columns[:max_channels]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(10, 2.2 * len(shown)), squeeze=False, sharex=True)
+    for k, (ax, name) in enumerate(zip(axes[:, 0], shown)):
+        ax.plot(history_dates, history[:, k], color="0.4", lw=1, label="history")
+        ax.plot(table["date"], table[name], color="tab:red", lw=1.2, label="forecast")
+        ax.set_ylabel(name, fontsize=8)
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(title, fontsize=8)
+    fig.autofmt_xdate()
+    _save_figure(fig, plt, path)
+
+
+def plot_panel_future(path: Path, title: str, rows: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+    """``path`` (PNG): one panel per (series id, last input values, forecast) in ``rows``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(10, 2.2 * len(rows)), squeeze=False)
+    for ax, (name, history, forecast) in zip(axes[:, 0], rows):
+        ax.plot(np.arange(len(history)), history, color="0.4", lw=1, label="history")
+        ax.plot(len(history) + np.arange(len(forecast)), forecast, color="tab:red", lw=1.2, label="forecast")
+        ax.set_title(str(name), fontsize=9)
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(title, fontsize=8)
+    _save_figure(fig, plt, path)
 
 
 class ResultWriter:
@@ -114,6 +158,9 @@ class ResultWriter:
         if result.pred is not None:
             saved = self._save_arrays(result.pred, result.true)
             payload["saved_samples"] = saved
+            original = self.task.original_units(result.pred[:saved], dataset)
+            if original is not None:
+                _atomic_npy(original.astype(np.float32), self.folder / "pred_original.npy")
         atomic_write_text(json.dumps(_jsonable(payload), indent=2), self.folder / "metrics.json")
         self._write_losses(info.get("history") or [])
         if result.pred is not None:

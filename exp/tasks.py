@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from accelerate.utils import gather_object
 
@@ -19,6 +20,8 @@ from data_provider.data_factory import data_provider
 from data_provider.datasets import m4_pattern
 from data_provider.m4 import m4_lengths
 from data_provider.m4_scoring import m4_scores
+from exp.predict import (FutureInput, SeriesPanel, forecast_table, forecast_values, model_inputs,
+                         panel_table, read_future_input, write_forecast, write_panel_forecast)
 from exp.progress import progress_bar
 from exp.results import plot_forecasts
 from models import model_attr
@@ -110,6 +113,43 @@ class LongTermTask:
         """Files beside metrics.json: a plot of a few test windows."""
         plot_forecasts(folder / "forecast.png", setting, result)
 
+    def original_units(self, pred: np.ndarray, dataset) -> np.ndarray | None:
+        """Test forecasts (n, H, C') in the data's original units (pred_original.npy), float64."""
+        channel = _sample_channels(dataset, pred)
+        if channel is None:
+            return dataset.inverse_transform(pred)
+        return dataset.inverse_transform(pred, channel=channel)
+
+    def data_columns(self, dataset) -> list[str] | None:
+        """The channels' names as in the file, recorded in checkpoints and metrics.json."""
+        return list(dataset.columns)
+
+    # ------------------------------------------------------------------ forecast past the data
+    def future_input(self, dataset) -> FutureInput:
+        """What ``--do_predict`` starts from: the file's last seq_len rows and the future dates."""
+        c = self.cfg
+        return read_future_input(dataset.path, dataset.columns, c.features, c.target, c.seq_len,
+                                 c.pred_len, c.freq, dataset.data_name)
+
+    def forecast_future(self, model, accelerator, dataset, future: FutureInput) -> pd.DataFrame:
+        """The forecast after the file's last row in original units: forecast.csv's table."""
+        c = self.cfg
+        ci = dataset.channel_independence
+        tensors = model_inputs(future, dataset.scaler, c.label_len, dataset.timeenc, dataset.freq,
+                               dataset.minute_step, c.features, ci)
+        model.eval()
+        outs = []
+        with torch.no_grad():
+            for s in range(0, len(tensors[0]), c.eval_batch_size):
+                out = model(*(t[s:s + c.eval_batch_size].to(accelerator.device) for t in tensors))
+                outs.append(out[:, -c.pred_len:, self.f_dim:].float().cpu().numpy())
+        values = forecast_values(np.concatenate(outs), future, dataset.inverse_transform, c.features, ci)
+        return forecast_table(future, values)
+
+    def write_future(self, folder: Path, setting: str, future: FutureInput, table: pd.DataFrame) -> None:
+        """forecast.csv and forecast_future.png."""
+        write_forecast(folder, setting, future, table)
+
     def summary_line(self, setting: str, metrics: dict) -> str:
         return (f"{setting}: mse {metrics['mse']:.4f} mae {metrics['mae']:.4f} "
                 f"(original scale mse {metrics['mse_original']:.4f} mae {metrics['mae_original']:.4f}, "
@@ -160,6 +200,27 @@ class ShortTermTask(LongTermTask):
         write_submission(folder / f"submission-{self.cfg.seasonal_patterns}.csv", list(dataset.ids),
                          result.pred)
 
+    def original_units(self, pred: np.ndarray, dataset) -> np.ndarray | None:
+        """M4 is not scaled: pred.npy is already in original units."""
+        return None
+
+    def data_columns(self, dataset) -> list[str] | None:
+        """M4 series are not named columns."""
+        return None
+
+    def future_input(self, dataset) -> SeriesPanel:
+        """Every series with its test values appended: the forecast follows its last value."""
+        series = [np.concatenate([h, t]) for h, t in zip(dataset.history, dataset.targets)]
+        return SeriesPanel(list(dataset.ids), series, self.cfg.seq_len)
+
+    def forecast_future(self, model, accelerator, dataset, future: SeriesPanel) -> pd.DataFrame:
+        """One forecast per series after its last value: (unique_id, step, y_hat) rows."""
+        pred = m4_forecast(model, future, accelerator, self.cfg, self.full_history, desc="forecast")
+        return panel_table(future, pred)
+
+    def write_future(self, folder: Path, setting: str, future: SeriesPanel, table: pd.DataFrame) -> None:
+        write_panel_forecast(folder, setting, future, table)
+
     def summary_line(self, setting: str, metrics: dict) -> str:
         p = self.cfg.seasonal_patterns
         s = metrics["m4"].get(p, {})
@@ -190,19 +251,29 @@ def _gather_arrays(accelerator, out: torch.Tensor, true: torch.Tensor) -> tuple[
     return out.float().cpu().numpy(), true.float().cpu().numpy()
 
 
-def _channel_scales(dataset, pred: np.ndarray) -> np.ndarray:
-    """Scaler standard deviations broadcastable to ``pred`` (n, H, C'), for original-scale metrics.
-
-    Multivariate view: one std per channel. Channel-independent view: sample i is channel
-    ``i // tot_len`` (the test loader keeps the dataset's order).
-    """
-    scale = np.asarray(dataset.scaler.scale_, dtype=np.float64)
+def _sample_channels(dataset, pred: np.ndarray) -> np.ndarray | int | None:
+    """Which channels ``pred`` (n, H, C') holds: None (all C), an int array (n,) of one channel
+    per sample (channel-independent view: sample i is channel ``i // tot_len``, the test loader
+    keeps the dataset's order), or the target's index (MS in the multivariate view: it is last)."""
+    n_ch = len(dataset.scaler.scale_)
     n, _, c = pred.shape
-    if c == len(scale):
+    if c == n_ch:
+        return None
+    if c == 1 and n <= dataset.tot_len * n_ch and len(dataset) == dataset.tot_len * n_ch:
+        return np.arange(n) // dataset.tot_len
+    return n_ch - 1
+
+
+def _channel_scales(dataset, pred: np.ndarray) -> np.ndarray:
+    """Scaler standard deviations broadcastable to ``pred`` (n, H, C'), for original-scale metrics:
+    one per channel (multivariate view) or one per sample (channel-independent view)."""
+    scale = np.asarray(dataset.scaler.scale_, dtype=np.float64)
+    channel = _sample_channels(dataset, pred)
+    if channel is None:
         return scale[None, None, :]
-    if c == 1 and n <= dataset.tot_len * len(scale) and len(dataset) == dataset.tot_len * len(scale):
-        return scale[np.arange(n) // dataset.tot_len][:, None, None]
-    return scale[-c:][None, None, :]  # MS in the multivariate view: the target is last
+    if isinstance(channel, np.ndarray):
+        return scale[channel][:, None, None]
+    return scale[-pred.shape[-1]:][None, None, :]  # MS in the multivariate view: the target is last
 
 
 def evaluate_long_term(task: LongTermTask, model, loader, dataset, accelerator, criterion,

@@ -80,9 +80,11 @@ class PromptIds:
 def resolve_description(configs) -> str:
     """The prompt's dataset description for a run.
 
-    ``configs.prompt_domain`` 1: the prompt bank's text for ``configs.data``; otherwise the
-    reference's default (the ETT sentence, used for every dataset).
+    ``configs.prompt_domain`` 1: the user's own text (``configs.content``, which
+    ``exp.config.build_config`` fills from ``--content`` or ``--content_file``) or else the prompt
+    bank's text for ``configs.data``; otherwise the reference's default (the ETT sentence, used
+    for every dataset).
     """
     if configs.prompt_domain:
-        return load_description(configs.data)
+        return getattr(configs, "content", None) or load_description(configs.data)
     return DEFAULT_DESCRIPTION
