@@ -209,3 +209,12 @@ def test_every_recipe_is_run_by_a_script():
     used = {m for p in (ROOT / "scripts").rglob("*.sh")
             for m in re.findall(r'launch\.sh" (\w+) ', p.read_text())}
     assert used == table
+
+
+def test_recording_the_results_runner_writes_nothing_outside_its_sandbox(tmp_path):
+    """The runner makes $RUNS/<run> before it launches; a dry recording must not touch ~/runs."""
+    runner = ROOT / "scripts" / "results" / "ETTh1_fewshot10.sh"
+    done = script_launches(runner, {"ONLY": "dlinear_96_s2021", "STAGES": "c", "HOME": str(tmp_path)})
+    assert [launch.command for launch in done] == ["accelerate"]
+    assert "--percent" in done[0].run_args
+    assert not (tmp_path / "runs").exists()

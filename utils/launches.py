@@ -24,7 +24,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 # environment variables the scripts read: cleared unless the caller sets them
 LAUNCH_ENV = ("NUM_PROCESSES", "MIXED_PRECISION", "USE_DEEPSPEED", "LLM_MODEL", "LLM_LAYERS", "PERCENT",
-              "TEST_DATA", "PATTERNS", "PYTHON", "VARIANT", "PRED_LENS")
+              "TEST_DATA", "PATTERNS", "PYTHON", "VARIANT", "PRED_LENS", "RUNS", "STAGES", "ONLY")
 LAUNCHERS = ("accelerate", "torchrun", "python", "python3")
 _STUB = ("#!/usr/bin/env bash\n"
          "printf '%s\\037' \"$(basename \"$0\")\" >> \"$STUB_OUT\"\n"
@@ -58,7 +58,9 @@ def script_launches(script: str | os.PathLike, env: dict[str, str] | None = None
         out = tmp / "launches"
         run_env = {k: v for k, v in os.environ.items() if k not in LAUNCH_ENV}
         run_env.update({"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "STUB_OUT": str(out),
-                        "FACTS_PYTHON": sys.executable})
+                        "FACTS_PYTHON": sys.executable,
+                        # a results runner writes its run folders here, never into the user's
+                        "RUNS": str(tmp / "runs")})
         run_env.update(env or {})
         subprocess.run(["bash", str(script), *extra_args], cwd=ROOT, env=run_env, check=True,
                        timeout=timeout)
