@@ -108,6 +108,8 @@ class Model(nn.Module):
             self.self_attention = nn.MultiheadAttention(
                 self.d_llm, int(self.llm_model.config.num_attention_heads), dropout=configs.dropout,
                 batch_first=True)
+            # the final norm that every backbone it stands in for ends with (docs/ABLATIONS.md)
+            self.self_attention_norm = nn.LayerNorm(self.d_llm)
 
         self.patch_nums = patch_count(configs.seq_len, self.patch_len, self.stride)
         self.head_nf = self.d_ff * self.patch_nums
@@ -247,8 +249,9 @@ class Model(nn.Module):
     def _run_self_attention(self, tokens: torch.Tensor,
                             prompt_ids: torch.Tensor | None) -> torch.Tensor:
         """Ablation (LLM2Attn): one trainable multi-head self-attention over [prompt ; tokens],
-        (B*N, S + P, D) -> (B*N, S + P, D): softmax(Q K^T / sqrt(D / heads)) V, then the output
-        projection; no feed-forward, norm or residual."""
+        (B*N, S + P, D) -> (B*N, S + P, D): softmax(Q K^T / sqrt(D / heads)) V, the output
+        projection, then a LayerNorm (the backbone's final norm); no feed-forward or residual."""
         with record_function("timellm.llm"):
             inputs = self._with_prompt(tokens, prompt_ids, self.self_attention.in_proj_weight.dtype)
-            return self.self_attention(inputs, inputs, inputs, need_weights=False)[0]
+            mixed = self.self_attention(inputs, inputs, inputs, need_weights=False)[0]
+            return self.self_attention_norm(mixed)

@@ -40,7 +40,7 @@ ABLATIONS: dict[str, Ablation] = {a.name: a for a in (
              "replaces the LLM (Tan et al.'s LLM2Trsf)"),
     Ablation("llm2attn", "self_attention", True, True,
              "one randomly initialised, trainable multi-head self-attention layer of width llm_dim "
-             "(no feed-forward, norm or residual) replaces the LLM (Tan et al.'s LLM2Attn)"),
+             "and a final LayerNorm (no feed-forward or residual) replaces the LLM (Tan et al.'s LLM2Attn)"),
     Ablation("random_llm", "random", True, True,
              "the backbone's architecture with random (seeded) weights, frozen"),
     Ablation("no_prompt", "pretrained", False, True, "no prompt prefix"),

@@ -234,7 +234,7 @@ ABLATION_TRAINABLE = {
     "none": TRAINED,
     "no_llm": TRAINED,
     "attention_layer": TRAINED + ("attention_layer.",),
-    "llm2attn": TRAINED + ("self_attention.",),
+    "llm2attn": TRAINED + ("self_attention.", "self_attention_norm."),
     "random_llm": TRAINED,
     "no_prompt": TRAINED,
     "no_reprogramming": ("patch_embedding.", "patch_projection.", "output_projection."),
@@ -258,13 +258,18 @@ def test_ablations_run_and_train_the_right_parts(tiny_dirs, ablation):
     assert model.identity()["ablation"] == ablation
 
 
-def test_llm2attn_is_one_self_attention_over_prompt_and_patches(tiny_dirs):
+def test_llm2attn_is_one_self_attention_and_a_norm_over_prompt_and_patches(tiny_dirs):
     model = _model(tiny_dirs, "LLAMA", ablation="llm2attn").eval()
-    attn = model.self_attention
+    attn, norm = model.self_attention, model.self_attention_norm
     D, H = model.d_llm, attn.num_heads
     assert sum(p.numel() for p in attn.parameters()) == 4 * D * D + 4 * D  # q, k, v, out: no FFN
+    assert sum(p.numel() for p in norm.parameters()) == 2 * D
+    with torch.no_grad():                                         # a trained norm, not the identity
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.5, 0.5)
     seen = {}
-    attn.register_forward_hook(lambda m, i, o: seen.update(x=i[0], y=o[0]))
+    attn.register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
+    norm.register_forward_hook(lambda m, i, o: seen.update(y=o))
     with torch.no_grad():
         model(_batch(B=2), None, None, None)
         x = seen["x"]                                             # [prompt ; patches]
@@ -272,7 +277,9 @@ def test_llm2attn_is_one_self_attention_over_prompt_and_patches(tiny_dirs):
         q, k, v = (x @ w.T + b for w, b in zip(attn.in_proj_weight.chunk(3), attn.in_proj_bias.chunk(3)))
         split = lambda t: t.view(*t.shape[:2], H, D // H).transpose(1, 2)
         a = torch.softmax(split(q) @ split(k).transpose(-1, -2) / (D // H) ** 0.5, dim=-1)
-        by_hand = attn.out_proj((a @ split(v)).transpose(1, 2).reshape(x.shape))
+        mixed = attn.out_proj((a @ split(v)).transpose(1, 2).reshape(x.shape))
+        mean, var = mixed.mean(-1, keepdim=True), mixed.var(-1, unbiased=False, keepdim=True)
+        by_hand = (mixed - mean) / (var + norm.eps).sqrt() * norm.weight + norm.bias
     assert torch.allclose(seen["y"], by_hand, atol=1e-5)
 
 
