@@ -23,6 +23,7 @@ from exp.config import build_config
 from run_main import main
 from tests.data_fixtures import make_args, write_long_table
 from tests.test_trainer import run_main
+from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
 from utils.errors import ConfigError
 from utils.timefeatures import time_features
 
@@ -229,6 +230,25 @@ def test_the_saved_checkpoint_forecasts_the_same(trained, tmp_path):
     run_main(long_argv(tmp, "--do_predict", "1", "--is_training", "0"), tmp_path)
     other = one_folder(tmp_path / "results")
     assert (other / "forecast.csv").read_text() == (folder / "forecast.csv").read_text()
+
+
+@pytest.mark.slow
+def test_tiny_timellm_forecasts_a_long_table(tmp_path, tiny_dirs):  # noqa: F811
+    df = write_long_table(tmp_path / "long.csv", SERIES)
+    args = long_argv(tmp_path, "--model", "TimeLLM", "--d_model", "8", "--d_ff", "16", "--n_heads", "2",
+                     "--patch_len", "8", "--stride", "4", "--llm_model", "LLAMA", "--llm_layers", "2",
+                     "--num_tokens", "20", "--llm_path", tiny_dirs["LLAMA"], "--prompt_domain", "1",
+                     "--content", "Hourly and daily sales of two shops and a warehouse.",
+                     "--do_predict", "1", "--eval_batch_size", "256")
+    run_main(args, tmp_path)
+    folder = one_folder(tmp_path / "results")
+    table = pd.read_csv(folder / "forecast.csv")
+    assert len(table) == H * len(SERIES) and np.isfinite(table["y_hat"]).all()
+    assert json.loads((folder / "metrics.json").read_text())["args"]["enc_in"] == 1
+    last = df.groupby("unique_id", sort=False)["y"].last()
+    means = table.groupby("unique_id", sort=False)["y_hat"].mean()
+    # each series in its own units: the forecasts keep the series' order of levels (100, 5, -40)
+    assert list(means.sort_values().index) == list(last.sort_values().index)
 
 
 # --------------------------------------------------------------------------- real data
