@@ -20,11 +20,12 @@ from data_provider.data_factory import build_dataset
 from data_provider.data_loader import Dataset_Custom
 from data_provider.long_data import rows_needed, series_borders
 from exp.config import build_config
+from exp.predict import long_panel, panel_inputs
 from run_main import main
 from tests.data_fixtures import make_args, write_long_table
 from tests.test_trainer import run_main
 from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
-from utils.errors import ConfigError
+from utils.errors import ConfigError, DataError
 from utils.timefeatures import time_features
 
 L, LABEL, H = 24, 12, 12
@@ -157,6 +158,40 @@ def test_column_flags_name_other_layouts(long_file, tmp_path):
     ds, ref = build_dataset(args, "test"), dataset(root, "test")
     assert ds.columns == ["sales"] and len(ds) == len(ref)
     np.testing.assert_array_equal(ds.data_x, ref.data_x)
+
+
+def test_rows_of_series_may_be_interleaved(long_file, tmp_path):
+    root, df = long_file
+    mixed = df.iloc[np.argsort(pd.to_datetime(df["ds"]).to_numpy(), kind="stable")]  # by date
+    assert (mixed["unique_id"] != mixed["unique_id"].shift()).sum() > 10  # series interleaved
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    ds = build_dataset(make_args(*long_argv(tmp_path), "--data_path", "mixed.csv"), "train")
+    ref = dataset(root, "train")
+    assert ds.table.ids == ("warehouse", "shop_A", "shop_B")  # in order of first appearance
+    order = [ref.table.ids.index(uid) for uid in ds.table.ids]
+    np.testing.assert_array_equal(ds.scaler.mean_, ref.scaler.mean_[order])
+    assert [ds[int(ds.starts[k])][0].tobytes() for k in range(3)] == \
+        [ref[int(ref.starts[k])][0].tobytes() for k in order]
+
+
+def test_forecast_input_per_series_and_irregular_dates_refused_by_name(long_file):
+    root, df = long_file
+    ds = dataset(root, "test")
+    panel = long_panel(ds.table, L, H, "h")
+    for k, (uid, n, start, freq) in enumerate(SERIES):
+        y = df.loc[df["unique_id"] == uid, "y"].to_numpy()
+        assert panel.history_dates[k][-1] == pd.Timestamp(start) + STEPS[uid] * (n - 1)
+        assert panel.future[k][0] == panel.history_dates[k][-1] + STEPS[uid] and len(panel.future[k]) == H
+        np.testing.assert_array_equal(panel.series[k][-L:], y[-L:])
+    x, x_mark, x_dec, y_mark = panel_inputs(panel, ds.scaler, LABEL, 1, "h", None)
+    assert x.shape == (3, L, 1) and x_dec.shape == (3, LABEL + H, 1) and y_mark.shape == (3, LABEL + H, 4)
+    np.testing.assert_allclose(x[:, :, 0].numpy() * ds.scaler.scale_[:, None] + ds.scaler.mean_[:, None],
+                               np.stack([s[-L:] for s in panel.series]), rtol=1e-5)
+    gaps = df.drop(index=df.index[(df["unique_id"] == "warehouse")][[50, 90]])
+    gaps.to_csv(root / "long.csv", index=False)
+    with pytest.raises(DataError, match=r"series 'warehouse'\): the dates are irregular") as e:
+        long_panel(dataset(root, "test").table, L, H, "h")
+    assert "\n" not in str(e.value)
 
 
 def test_test_rows_is_for_long_tables_and_at_least_pred_len(tmp_path):
