@@ -171,15 +171,13 @@ class Dataset_Long(_WindowDataset):
     Attributes besides those of the other long-term datasets:
         table: the :class:`LongTable` (every series, original units).
         series_borders: S ``Borders`` (after few-shot), one per series.
-        windows: (S,) windows per series in this split; item ``i`` is window
-            ``i - starts[k]`` of series ``k = series_of(i)``.
+        windows: (S,) windows per series in this split, ``starts`` (S,) the first item of each;
+            item ``i`` is window ``i - starts[k]`` of series ``k = series_of(i)``.
         data_x: (sum of split lengths, 1) float32, every series' scaled split rows one after
             another (``row_starts`` (S,) gives where each begins); ``data_stamp`` the same rows'
             marks. ``tot_len`` is the number of windows (all series).
         columns: ``[value_col]``, the one channel.
     """
-
-    layout = "long"
 
     def __init__(self, *args, id_col: str = "unique_id", time_col: str = "ds", value_col: str = "y",
                  test_rows: int = 0, **kwargs):
