@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--test_data", default=None, help="zero-shot: dataset name to test on (default: --data)")
     add("--test_root_path", default=None, help="zero-shot: folder of the test data file")
     add("--test_data_path", default=None, help="zero-shot: test data file name")
+    add("--id_col", default="unique_id", help="--data long: the column of series ids")
+    add("--time_col", default="ds", help="--data long: the column of dates")
+    add("--value_col", default="y", help="--data long: the column of values")
+    add("--test_rows", type=int, default=0,
+        help="--data long: the last N rows of every series are its test part and the N before "
+             "them its validation part (0: the 70/10/20 split of custom data)")
 
     # forecasting task
     add("--seq_len", type=int, default=96, help="input length")

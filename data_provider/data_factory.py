@@ -35,6 +35,7 @@ from data_provider.data_loader import (
     file_channels,
 )
 from data_provider.datasets import DATASETS, canonical_location, dataset_info
+from data_provider.long_data import Dataset_Long
 from utils.errors import DataError, unknown_name
 
 # DatasetInfo.loader -> Dataset class
@@ -43,6 +44,13 @@ LOADERS: dict[str, type] = {
     "ett_minute": Dataset_ETT_minute,
     "custom": Dataset_Custom,
     "m4": Dataset_M4,
+    "long": Dataset_Long,
+}
+
+# DatasetInfo.loader -> the loader's own options, from the flags
+LOADER_OPTIONS = {
+    "long": lambda args: {"id_col": args.id_col, "time_col": args.time_col,
+                          "value_col": args.value_col, "test_rows": args.test_rows},
 }
 
 # --data name -> Dataset class (the reference's name for the registry)
@@ -58,8 +66,8 @@ def model_widths(args) -> dict[str, int]:
     """``--enc_in``, ``--dec_in`` and ``--c_out`` of the data ``args`` names.
 
     C, the channels the loader reads: 1 for features S, else the dataset table's ``channels``
-    for a benchmark and the CSV header's columns but ``date`` for ``custom`` (the header only
-    is read). Features M: (C, C, C); S: (1, 1, 1); MS: (C, C, 1), every channel in and the
+    for a benchmark (1 for ``long``: every window holds one series) and the CSV header's columns
+    but ``date`` for ``custom`` (the header only is read). Features M: (C, C, C); S: (1, 1, 1); MS: (C, C, 1), every channel in and the
     target (the last channel) out.
     """
     info = dataset_info(args.data)
@@ -99,7 +107,9 @@ def build_dataset(args, flag: str):
     if flag not in SPLITS:
         raise unknown_name("split", flag, SPLITS)
     name, root_path, data_path = _data_location(args, flag)
-    cls = get_dataset_class(name)
+    loader = dataset_info(name).loader
+    cls = LOADERS[loader]
+    options = LOADER_OPTIONS[loader](args) if loader in LOADER_OPTIONS else {}
     ci = args.channel_independence
     return cls(
         root_path=root_path,
@@ -115,6 +125,7 @@ def build_dataset(args, flag: str):
         channel_independence=0 if ci == 0 else 1,
         m4_val_from_test=args.m4_val_from_test,
         data_name=name,
+        **options,
     )
 
 

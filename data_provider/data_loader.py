@@ -157,15 +157,16 @@ def numeric_values(df: pd.DataFrame, columns: list[str], rows: int, path: str) -
     return values
 
 
-def parse_dates(dates: pd.Series, path: str) -> pd.DatetimeIndex:
-    """Parse the ``date`` column; unparseable or empty cells are a DataError."""
+def parse_dates(dates: pd.Series, path: str, column: str = "date") -> pd.DatetimeIndex:
+    """Parse the dates ``column`` (``date`` of a wide CSV); unparseable or empty cells are a
+    DataError."""
     try:
         parsed = pd.to_datetime(dates, errors="coerce")
     except (ValueError, TypeError):
         parsed = pd.to_datetime(dates, errors="coerce", format="mixed")
     bad = dates[parsed.isna().to_numpy()]
     if len(bad):
-        raise DataError(f"{path}: column 'date' has {len(bad)} cells that are not dates "
+        raise DataError(f"{path}: column '{column}' has {len(bad)} cells that are not dates "
                         f"(e.g. {bad.iloc[0]!r})")
     return pd.DatetimeIndex(parsed)
 
@@ -292,6 +293,13 @@ class _WindowDataset(Dataset):
     def channel_of(self, index: int) -> int | None:
         """Channel of item ``index`` in the channel-independent view (None in the other view)."""
         return int(index) // self.tot_len if self.channel_independence else None
+
+    def sample_channels(self, n: int) -> np.ndarray | None:
+        """The scaler channel of each of the first ``n`` items, (n,) int, when every item holds one
+        channel (the channel-independent view); None when an item holds all channels."""
+        if not self.channel_independence or n > len(self):
+            return None
+        return np.arange(n) // self.tot_len
 
     def __getitem__(self, index: int):
         """Returns float32 arrays seq_x (L, c), seq_y (label_len + H, c), seq_x_mark (L, F),

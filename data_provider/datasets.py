@@ -134,8 +134,10 @@ class DatasetInfo:
 
     loader: key of the Dataset class in ``data_factory.LOADERS``.
     folder, file: the data file under ``dataset/`` (None for ``m4``, whose files are per
-        pattern, and for ``custom``, which reads whatever --root_path / --data_path name).
-    channels: columns besides ``date`` (``--enc_in`` with ``--features M``).
+        pattern, and for ``custom`` and ``long``, which read whatever --root_path / --data_path
+        name).
+    channels: columns besides ``date`` (``--enc_in`` with ``--features M``); 1 for ``long``,
+        whose windows each hold one series.
     freq: the ``--freq`` the reproduction scripts pass (calendar features for ``--embed timeF``).
     horizons: the ``--pred_len`` values of the benchmark (M4: one per pattern, in the M4 table).
     prompt: file stem in ``dataset/prompt_bank/`` (``--prompt_domain 1``), or None.
@@ -187,6 +189,8 @@ DATASETS: dict[str, DatasetInfo] = {
         _tslib("ILI", "illness", "national_illness.csv", 7, "h", ILI_HORIZONS),
         _tslib("Exchange", "exchange_rate", "exchange_rate.csv", 8, "h"),
         DatasetInfo("custom", "custom"),
+        # many univariate series in one long table (data_provider/long_data.py): one channel
+        DatasetInfo("long", "long", channels=1),
         DatasetInfo("m4", "m4", "m4", channels=1, prompt="m4",
                     sources=tuple(f for p in M4_PATTERNS.values() for f in p.sources)),
     )

@@ -10,7 +10,8 @@
   ``custom`` CSV); ``content`` becomes the text of ``--content`` or ``--content_file``;
 - every check that needs no data runs once, before anything is built, and fails with a
   one-line :class:`~utils.errors.ConfigError`: registry names (model, task, lradj, loss,
-  report_to), sizes of at least 1, a positive learning rate, writable output folders, the
+  report_to), sizes of at least 1, a positive learning rate, ``--test_rows`` (``--data long``
+  only, at least ``pred_len``), writable output folders, the
   DeepSpeed config file, one description flag at most. A given ``--enc_in`` is checked against
   the channels the loader reads (:meth:`exp.tasks.LongTermTask.check_data`).
 
@@ -72,6 +73,10 @@ class RunConfig:
     test_data: str | None
     test_root_path: str | None
     test_data_path: str | None
+    id_col: str                    # --data long: series id, date and value columns
+    time_col: str
+    value_col: str
+    test_rows: int                 # --data long: test rows per series (0: 70/10/20)
     # forecasting task
     seq_len: int
     label_len: int
@@ -217,6 +222,12 @@ def validate(cfg: RunConfig) -> None:
         value = getattr(cfg, name)
         if value < 1:
             raise ConfigError(f"--{name} must be at least 1, got {value}")
+    if cfg.test_rows:
+        if cfg.data != "long":
+            raise ConfigError(f"--test_rows is for --data long (a long table of series), not --data {cfg.data}")
+        if not cfg.pred_len <= cfg.test_rows:
+            raise ConfigError(f"--test_rows {cfg.test_rows} must be at least --pred_len {cfg.pred_len} "
+                              "(the test part of every series needs one window)")
     if not cfg.learning_rate > 0:  # also NaN
         raise ConfigError(f"--learning_rate must be positive, got {cfg.learning_rate}")
     check_writable(cfg.results_dir, "--results_dir")

@@ -16,6 +16,10 @@ Pure functions, called by the task hooks in :mod:`exp.tasks`:
 - :func:`forecast_values` / :func:`forecast_table`: the model output back in original units,
   then the ``forecast.csv`` table (``date`` then one column per forecast channel).
 - :func:`write_forecast`: ``forecast.csv`` (atomically) and ``forecast_future.png``.
+- Many series (:class:`SeriesPanel`): M4 panels, and long tables (``--data long``) where
+  :func:`long_panel` gives each series its own last ``seq_len`` rows and future dates,
+  :func:`panel_inputs` the model tensors with each series' own scaler, and :func:`panel_table`
+  the long ``unique_id, ds, y_hat`` table.
 """
 from __future__ import annotations
 
@@ -35,8 +39,8 @@ from utils.errors import DataError, UserError
 from utils.timefeatures import calendar_integers, normalize_freq, time_features
 
 __all__ = ["FutureInput", "SeriesPanel", "check_columns", "data_step", "forecast_table",
-           "forecast_values", "future_dates", "model_inputs", "panel_table", "read_future_input",
-           "write_forecast", "write_panel_forecast"]
+           "forecast_values", "future_dates", "long_panel", "model_inputs", "panel_inputs",
+           "panel_table", "read_future_input", "write_forecast", "write_panel_forecast"]
 
 Step = pd.Timedelta | pd.DateOffset
 
@@ -251,14 +255,19 @@ def write_forecast(folder, title: str, future: FutureInput, table: pd.DataFrame)
 
 @dataclass(frozen=True)
 class SeriesPanel:
-    """Many univariate series of different lengths (M4): the forecast follows each one's last value.
+    """Many univariate series of different lengths: the forecast follows each one's last value.
 
-    Gives the two windows :func:`exp.tasks.m4_forecast` reads, like ``Dataset_M4``.
+    M4 files carry no dates (``history_dates`` / ``future`` None); a long table (``--data long``)
+    gives each series' last ``seq_len`` dates and its own ``pred_len`` future dates, at its own
+    step (:func:`long_panel`). Gives the two windows :func:`exp.tasks.m4_forecast` reads, like
+    ``Dataset_M4``.
     """
 
     ids: list[str]
     series: list[np.ndarray]  # S 1-D arrays in original units
     seq_len: int
+    history_dates: list[pd.DatetimeIndex] | None = None  # S x (seq_len,): the input's dates
+    future: list[pd.DatetimeIndex] | None = None  # S x (pred_len,): the dates forecast
 
     def last_insample_window(self) -> tuple[np.ndarray, np.ndarray]:
         """(S, seq_len) values and mask: each series' last seq_len points, right-aligned."""
@@ -269,12 +278,56 @@ class SeriesPanel:
         return left_pad(self.series, None)
 
 
+def long_panel(table, seq_len: int, pred_len: int, freq: str) -> SeriesPanel:
+    """The forecast's input for every series of a long table (``data_provider.long_data.LongTable``):
+    its last ``seq_len`` values and dates, and the ``pred_len`` dates after its own last date at
+    its own step (:func:`data_step`: inferred, or ``--freq`` for irregular dates).
+
+    Raises DataError naming the series when it is shorter than ``seq_len`` or its step is unknown.
+    """
+    history, future = [], []
+    for name, dates, values in zip(table.ids, table.dates, table.values):
+        where = f"{table.path} (series '{name}')"
+        if len(values) < seq_len:
+            raise DataError(f"{where}: {len(values)} rows, fewer than --seq_len {seq_len} needed as "
+                            "the input of its forecast")
+        step, _ = data_step(dates, freq, where)
+        history.append(dates[len(dates) - seq_len:])
+        future.append(future_dates(dates[-1], step, pred_len))
+    return SeriesPanel(list(table.ids), list(table.values), seq_len, history, future)
+
+
+def panel_inputs(panel: SeriesPanel, scaler, label_len: int, timeenc: int, freq: str,
+                 minute_step: int | None):
+    """The four model tensors for the forecast after every series' last date (a long table).
+
+    ``scaler``: per-series ``mean_`` / ``scale_`` (S,), each series' own training scaler.
+
+    Returns:
+        x_enc (S, seq_len, 1), x_mark_enc (S, seq_len, F), x_dec (S, label_len + pred_len, 1),
+        x_mark_dec (S, label_len + pred_len, F), float32; the decoder input is the last
+        ``label_len`` scaled values then zeros, as for every test window.
+    """
+    L = panel.seq_len
+    last = np.stack([np.asarray(v[len(v) - L:], dtype=np.float64) for v in panel.series])  # (S, L)
+    x = ((last - scaler.mean_[:, None]) / scaler.scale_[:, None]).astype(np.float32)[:, :, None]
+    x_mark = np.stack([time_marks(d, timeenc, freq, minute_step) for d in panel.history_dates])
+    y_mark = np.stack([time_marks(d[L - label_len:].append(f), timeenc, freq, minute_step)
+                       for d, f in zip(panel.history_dates, panel.future)])
+    x = torch.from_numpy(np.ascontiguousarray(x))
+    zeros = torch.zeros(len(x), len(panel.future[0]), 1)
+    x_dec = torch.cat([x[:, L - label_len:], zeros], dim=1)
+    return x, torch.from_numpy(x_mark), x_dec, torch.from_numpy(y_mark)
+
+
 def panel_table(panel: SeriesPanel, pred: np.ndarray) -> pd.DataFrame:
-    """(S, H) forecasts -> long table ``unique_id, step, y_hat`` (step 1 = right after the last
-    value; the M4 files carry no dates), S * H rows in series order."""
+    """(S, H) forecasts -> long table, S * H rows in series order: ``unique_id, ds, y_hat`` with
+    each series' future dates (a long table), or ``unique_id, step, y_hat`` (step 1 = right after
+    the last value) when the panel has no dates (M4)."""
     s, h = pred.shape
-    return pd.DataFrame({"unique_id": np.repeat(np.asarray(panel.ids, dtype=object), h),
-                         "step": np.tile(np.arange(1, h + 1), s),
+    when = ({"ds": np.concatenate([np.asarray(f) for f in panel.future])} if panel.future is not None
+            else {"step": np.tile(np.arange(1, h + 1), s)})
+    return pd.DataFrame({"unique_id": np.repeat(np.asarray(panel.ids, dtype=object), h), **when,
                          "y_hat": np.asarray(pred, dtype=np.float64).reshape(-1)})
 
 

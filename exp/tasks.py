@@ -20,8 +20,9 @@ from data_provider.data_factory import data_provider
 from data_provider.datasets import m4_pattern
 from data_provider.m4 import m4_lengths
 from data_provider.m4_scoring import m4_scores
-from exp.predict import (FutureInput, SeriesPanel, forecast_table, forecast_values, model_inputs,
-                         panel_table, read_future_input, write_forecast, write_panel_forecast)
+from exp.predict import (FutureInput, SeriesPanel, forecast_table, forecast_values, long_panel,
+                         model_inputs, panel_inputs, panel_table, read_future_input, write_forecast,
+                         write_panel_forecast)
 from exp.progress import progress_bar
 from exp.results import plot_forecasts
 from models import model_attr
@@ -137,14 +138,20 @@ class LongTermTask:
         ci = dataset.channel_independence
         tensors = model_inputs(future, dataset.scaler, c.label_len, dataset.timeenc, dataset.freq,
                                dataset.minute_step, c.features, ci)
+        out = self.forecast_tensors(model, accelerator, tensors)
+        values = forecast_values(out, future, dataset.inverse_transform, c.features, ci)
+        return forecast_table(future, values)
+
+    def forecast_tensors(self, model, accelerator, tensors) -> np.ndarray:
+        """The model on the four input tensors, in evaluation batches: (B, pred_len, C') float32."""
+        c = self.cfg
         model.eval()
         outs = []
         with torch.no_grad():
             for s in range(0, len(tensors[0]), c.eval_batch_size):
                 out = model(*(t[s:s + c.eval_batch_size].to(accelerator.device) for t in tensors))
                 outs.append(out[:, -c.pred_len:, self.f_dim:].float().cpu().numpy())
-        values = forecast_values(np.concatenate(outs), future, dataset.inverse_transform, c.features, ci)
-        return forecast_table(future, values)
+        return np.concatenate(outs)
 
     def write_future(self, folder: Path, setting: str, future: FutureInput, table: pd.DataFrame) -> None:
         """forecast.csv and forecast_future.png."""
@@ -228,7 +235,32 @@ class ShortTermTask(LongTermTask):
                 f"mase {s.get('mase', float('nan')):.3f} owa {s.get('owa', float('nan')):.3f}")
 
 
+class LongTableTask(LongTermTask):
+    """Long-term forecasting on a long table (``--data long``): the same windows, loss and metrics
+    (averaged over every window of every series); the forecast past the data is one per series,
+    after its own last date, in a long ``unique_id, ds, y_hat`` table."""
+
+    def future_input(self, dataset) -> SeriesPanel:
+        """Every series' last seq_len rows and its own future dates."""
+        c = self.cfg
+        return long_panel(dataset.table, c.seq_len, c.pred_len, c.freq)
+
+    def forecast_future(self, model, accelerator, dataset, future: SeriesPanel) -> pd.DataFrame:
+        """Each series forecast with its own scaler, back in its original units."""
+        tensors = panel_inputs(future, dataset.scaler, self.cfg.label_len, dataset.timeenc,
+                               dataset.freq, dataset.minute_step)
+        out = self.forecast_tensors(model, accelerator, tensors)[:, :, 0]  # (S, H)
+        return panel_table(future, dataset.inverse_transform(out, channel=np.arange(len(out))))
+
+    def write_future(self, folder: Path, setting: str, future: SeriesPanel, table: pd.DataFrame) -> None:
+        write_panel_forecast(folder, setting, future, table)
+
+
 TASKS = {t.name: t for t in (LongTermTask, ShortTermTask)}
+# (task name, --data) -> the task's variant for that data
+DATA_TASKS: dict[tuple[str, str], type[LongTermTask]] = {
+    (LongTermTask.name, "long"): LongTableTask,
+}
 
 
 def task_class(name: str) -> type[LongTermTask]:
@@ -239,8 +271,8 @@ def task_class(name: str) -> type[LongTermTask]:
 
 
 def get_task(cfg) -> LongTermTask:
-    """The task object of ``cfg.task_name`` for the run configured by ``cfg``."""
-    return task_class(cfg.task_name)(cfg)
+    """The task object of ``cfg.task_name`` (its variant for ``cfg.data`` in :data:`DATA_TASKS`)."""
+    return DATA_TASKS.get((cfg.task_name, cfg.data), task_class(cfg.task_name))(cfg)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -253,15 +285,15 @@ def _gather_arrays(accelerator, out: torch.Tensor, true: torch.Tensor) -> tuple[
 
 def _sample_channels(dataset, pred: np.ndarray) -> np.ndarray | int | None:
     """Which channels ``pred`` (n, H, C') holds: None (all C), an int array (n,) of one channel
-    per sample (channel-independent view: sample i is channel ``i // tot_len``, the test loader
-    keeps the dataset's order), or the target's index (MS in the multivariate view: it is last)."""
+    per sample (``dataset.sample_channels``: in the channel-independent view sample i is channel
+    ``i // tot_len``, in a long table the series of window i; the test loader keeps the dataset's
+    order), or the target's index (MS in the multivariate view: it is last)."""
     n_ch = len(dataset.scaler.scale_)
     n, _, c = pred.shape
     if c == n_ch:
         return None
-    if c == 1 and n <= dataset.tot_len * n_ch and len(dataset) == dataset.tot_len * n_ch:
-        return np.arange(n) // dataset.tot_len
-    return n_ch - 1
+    per_sample = dataset.sample_channels(n) if c == 1 else None
+    return per_sample if per_sample is not None else n_ch - 1
 
 
 def _channel_scales(dataset, pred: np.ndarray) -> np.ndarray:

@@ -72,3 +72,21 @@ def write_m4(root: Path, pattern: str, lengths: list[int], horizon: int, seed: i
         for i, row in zip(ids, test):
             fh.write(",".join([f'"{i}"'] + [f'"{v:g}"' for v in row]) + "\n")
     return ids, train, test
+
+
+def write_long_table(path: Path, series: list[tuple[str, int, str, str]], seed: int = 0
+                     ) -> pd.DataFrame:
+    """A long table ``unique_id,ds,y`` (neuralforecast's layout), one block of rows per series:
+    ``series`` holds (id, rows, start date, step) each; values are random walks around levels
+    far apart (100, 5, -40, ...), so a series forecast in another series' units shows."""
+    rng = np.random.default_rng(seed)
+    levels = [100.0, 5.0, -40.0, 1000.0, 0.5]
+    blocks = []
+    for k, (uid, n, start, freq) in enumerate(series):
+        dates = pd.date_range(start, periods=n, freq=freq)
+        y = levels[k % len(levels)] + rng.normal(size=n).cumsum() * (1 + k)
+        blocks.append(pd.DataFrame({"unique_id": uid, "ds": dates.strftime("%Y-%m-%d %H:%M:%S"), "y": y}))
+    df = pd.concat(blocks, ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return df

@@ -577,7 +577,7 @@ def test_error_short_ett_file(tmp_path):
 def test_dataset_m4_registered():
     assert data_dict["m4"] is Dataset_M4
     assert set(data_dict) == {"ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic",
-                              "ILI", "Exchange", "custom", "m4"}
+                              "ILI", "Exchange", "custom", "long", "m4"}
 
 
 @pytest.mark.skipif(not (REPO / "exp" / "exp_main.py").is_file(), reason="trainer not present")
