@@ -70,7 +70,8 @@ def flags_to_argv(flags: dict[str, Any]) -> list[str]:
                 raise ConfigError(f"{name} is a switch: pass True or False, got {value!r}")
             argv += [f"--{name}"] if value else []
             continue
-        argv += [f"--{name}", str(int(value)) if isinstance(value, bool) else str(value)]
+        # one --flag=value item: a value that starts with "-" stays a value
+        argv.append(f"--{name}={int(value) if isinstance(value, bool) else value}")
     return argv
 
 

@@ -1,8 +1,10 @@
 """The one trainer: long-term, short-term (M4), few-shot and zero-shot runs through task hooks.
 
 :func:`run` builds the run's configuration once (:func:`exp.config.build_config`) and the
-Accelerator (:mod:`exp.distributed`); :class:`Trainer` owns the loop and leaves everything that
-differs between tasks to the task object (:mod:`exp.tasks`).
+Accelerator (:mod:`exp.distributed`), then per repetition :func:`start_repetition` (seeded, the
+model built), ``Trainer.train`` and ``Trainer.test``; the Python API (``timellm_api.py``) calls
+the same steps, and ``Trainer.forecast`` for its ``predict``. :class:`Trainer` owns the loop and
+leaves everything that differs between tasks to the task object (:mod:`exp.tasks`).
 
 Differences from the reference, each on purpose (docs/REFERENCE.md section 4): the best weights are
 reloaded before testing, the test set is scored once on every sample gathered across
@@ -38,8 +40,8 @@ from utils.lr_schedule import build_lr_controller
 from utils.optim import build_optimizer
 from utils.tools import EarlyStopping, set_seed
 
-__all__ = ["BestTest", "Trainer", "backbone_checksum", "checkpoint_folder", "run", "setting_string", "start_repetition",
-           "weights_digest"]
+__all__ = ["BestTest", "Trainer", "backbone_checksum", "checkpoint_folder", "run", "setting_string",
+           "start_repetition", "weights_digest"]
 
 
 def backbone_checksum(model) -> float | None:

@@ -38,8 +38,8 @@ from utils.errors import DataError, UserError
 from utils.timefeatures import calendar_integers, normalize_freq, time_features
 
 __all__ = ["FutureInput", "SeriesPanel", "check_columns", "data_step", "forecast_table",
-           "forecast_values", "frame_table", "future_dates", "model_inputs", "panel_table", "read_future_input",
-           "write_forecast", "write_panel_forecast"]
+           "forecast_values", "frame_table", "future_dates", "model_inputs", "panel_table",
+           "read_future_input", "write_forecast", "write_panel_forecast"]
 
 Step = pd.Timedelta | pd.DateOffset
 
@@ -179,7 +179,7 @@ def read_future_input(path: str, columns, features: str, target: str, seq_len: i
         raise DataError(f"{path}: columns {', '.join(found)} differ from the run's {', '.join(columns)}")
     if len(df) < seq_len:
         raise DataError(f"{path}: {len(df)} rows, fewer than --seq_len {seq_len} needed as the "
-                        "input of the forecast past the end of the file")
+                        "input of the forecast past its last row")
     dates = parse_dates(df["date"], path)
     check_date_order(dates, path)
     step, how = data_step(dates, freq, path)

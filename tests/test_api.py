@@ -160,7 +160,9 @@ def test_keywords_argv_and_flags_build_the_same_configuration(data_root):
     assert a.config == b.config
     assert a.config.enc_in == 7 and a.config.lr_quirk == "off"  # derived as the command line does
     assert flags_to_argv({"pred_len": 24, "overwrite": True, "resume": False, "enc_in": None,
-                          "individual": True}) == ["--pred_len", "24", "--overwrite", "--individual", "1"]
+                          "individual": True}) == ["--pred_len=24", "--overwrite", "--individual=1"]
+    text = "-- hourly load of a transformer, -20 to 40 degrees"  # a value that looks like a flag
+    assert Forecaster(**KEYWORDS, prompt_domain=1, content=text).config.content == text
 
 
 @pytest.mark.parametrize("keywords,message", [
