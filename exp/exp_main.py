@@ -1,8 +1,10 @@
 """The one trainer: long-term, short-term (M4), few-shot and zero-shot runs through task hooks.
 
 :func:`run` builds the run's configuration once (:func:`exp.config.build_config`) and the
-Accelerator (:mod:`exp.distributed`); :class:`Trainer` owns the loop and leaves everything that
-differs between tasks to the task object (:mod:`exp.tasks`).
+Accelerator (:mod:`exp.distributed`), then per repetition :func:`start_repetition` (seeded, the
+model built), ``Trainer.train`` and ``Trainer.test``; the Python API (``timellm_api.py``) calls
+the same steps, and ``Trainer.forecast`` for its ``predict``. :class:`Trainer` owns the loop and
+leaves everything that differs between tasks to the task object (:mod:`exp.tasks`).
 
 Differences from the reference, each on purpose (docs/REFERENCE.md section 4): the best weights are
 reloaded before testing, the test set is scored once on every sample gathered across
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from exp.config import RunConfig, build_config, setting_string
@@ -37,7 +40,8 @@ from utils.lr_schedule import build_lr_controller
 from utils.optim import build_optimizer
 from utils.tools import EarlyStopping, set_seed
 
-__all__ = ["BestTest", "Trainer", "backbone_checksum", "run", "setting_string", "weights_digest"]
+__all__ = ["BestTest", "Trainer", "backbone_checksum", "checkpoint_folder", "run", "setting_string",
+           "start_repetition", "weights_digest"]
 
 
 def backbone_checksum(model) -> float | None:
@@ -67,13 +71,19 @@ def weights_digest(model) -> str:
     return h.hexdigest()
 
 
+def checkpoint_folder(cfg: RunConfig, train_setting: str) -> Path:
+    """Where a run's checkpoints live: ``<checkpoints>/<train_setting>-<model_comment>``."""
+    return Path(cfg.checkpoints) / f"{train_setting}-{cfg.model_comment}"
+
+
 class Trainer:
     """Train with early stopping, reload the best weights, test once, write the results."""
 
     def __init__(self, cfg: RunConfig, setting: str, accelerator, train_setting: str | None = None):
+        self.t_start = time.time()  # metrics.json's wall_seconds count from here
         self.cfg, self.setting, self.acc = cfg, setting, accelerator
         self.task = get_task(cfg)
-        self.ckpt_dir = Path(cfg.checkpoints) / f"{train_setting or setting}-{cfg.model_comment}"
+        self.ckpt_dir = checkpoint_folder(cfg, train_setting or setting)
         self.best_path = self.ckpt_dir / "checkpoint.pt"
         self.state_path = self.ckpt_dir / "state.pt"
         self.results = ResultWriter(cfg, self.task, setting, accelerator.is_main_process)
@@ -87,6 +97,7 @@ class Trainer:
         self.best_test: BestTest | None = None  # the best epoch's test pass, reused by test()
         self.data_columns: list[str] | None = None  # the trained channels' names (checkpoints)
         self.future = None  # --do_predict: what the forecast past the end of the data starts from
+        self._inference: tuple | None = None  # (model ready for inference, its checkpoint): best_model()
         self.tracker = RunTracker(accelerator, cfg, self.results.folder)
 
     # ------------------------------------------------------------------ helpers
@@ -251,9 +262,24 @@ class Trainer:
         dataset, _ = self.task.loaders(("test",))["test"]
         self.future = self.task.future_input(dataset)
 
-    def _predict(self, model, dataset) -> None:
+    def forecast(self, table: pd.DataFrame | None = None, dataset=None) -> pd.DataFrame:
+        """The ``pred_len`` steps after the last row of the data file, or of ``table`` (a DataFrame
+        in the file's layout: ``date`` then the run's columns), from the best weights, in original
+        units: forecast.csv's table (``date`` then one column per forecast channel).
+
+        ``dataset``: the run's test split when already read (its scaler and calendar settings).
+        """
+        model, ckpt = self.best_model()
+        if dataset is None:
+            dataset, _ = self.task.loaders(("test",))["test"]
+        check_columns(ckpt.get("data_columns"), self.task.data_columns(dataset), str(self.best_path))
+        future = self.future if table is None and self.future is not None \
+            else self.task.future_input(dataset, table)
+        return self.task.forecast_future(model, self.acc, dataset, future)
+
+    def _predict(self, dataset) -> None:
         """Forecast past the end of the data file; forecast.csv / forecast_future.png."""
-        table = self.task.forecast_future(model, self.acc, dataset, self.future)
+        table = self.forecast(dataset=dataset)
         if self.acc.is_main_process:
             self.results.folder.mkdir(parents=True, exist_ok=True)
             self.task.write_future(self.results.folder, self.setting, self.future, table)
@@ -276,15 +302,26 @@ class Trainer:
             return None
         return kept.result
 
-    def test(self, t_start: float) -> dict:
+    def best_model(self) -> tuple:
+        """(the model with its best weights, ready for inference; the checkpoint they came from,
+        ``{}`` for a model with nothing to train), loaded once."""
+        if self._inference is None:
+            acc = self.acc
+            ckpt = load_checkpoint(self.best_path) if self.needs_training else {}
+            if self.needs_training:
+                apply_checkpoint(self.model, ckpt, source=str(self.best_path))
+            model = self.model.to(acc.device)
+            if self.needs_training:  # autocast for mixed precision, no DDP wrapper for inference
+                model = acc.prepare_model(model, evaluation_mode=True)
+            self._inference = (model, ckpt)
+        return self._inference
+
+    def test(self) -> dict:
+        """Score the test split with the best weights, write the results folder (and with
+        ``--do_predict`` the forecast past the data); the test metrics."""
         acc = self.acc
-        ckpt = load_checkpoint(self.best_path) if self.needs_training else {}
-        if self.needs_training:
-            apply_checkpoint(self.model, ckpt, source=str(self.best_path))
+        model, ckpt = self.best_model()
         best_epoch = ckpt.get("epoch")
-        model = self.model.to(acc.device)
-        if self.needs_training:  # autocast for mixed precision, no DDP wrapper for inference
-            model = acc.prepare_model(model, evaluation_mode=True)
         loaders = self.task.loaders(("test",))
         columns = self.task.data_columns(loaders["test"][0])
         if self.future is not None:
@@ -295,7 +332,7 @@ class Trainer:
             result = self._evaluate(model, "test", True, loaders)
         else:
             self.log(f"final test: the pass of epoch {best_epoch} (made with these weights) is reused")
-        info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - t_start,
+        info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - self.t_start,
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
                 "backbone_checksum": self.backbone_checksum, "data_columns": columns,
@@ -303,10 +340,23 @@ class Trainer:
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])
         if self.future is not None:
-            self._predict(model, loaders["test"][0])
+            self._predict(loaders["test"][0])
         self.tracker.finish(result.metrics)
         acc.wait_for_everyone()
         return result.metrics
+
+
+def start_repetition(cfg: RunConfig, ii: int, accelerator) -> Trainer:
+    """Repetition ``ii`` of ``--itr`` up to training: seeded, its model built, and with
+    ``--do_predict`` the forecast's input read (a refused file fails before any training).
+    The command line (:func:`run`) and the Python API (``timellm_api.py``) both start here."""
+    rep = cfg.repetition(ii)
+    set_seed(rep.seed)
+    trainer = Trainer(rep, setting_string(rep, ii), accelerator,
+                      train_setting=setting_string(rep, ii, zero_shot_suffix=False))
+    if rep.do_predict:
+        trainer.prepare_predict()
+    return trainer
 
 
 def run(args) -> list[dict]:
@@ -315,18 +365,11 @@ def run(args) -> list[dict]:
     accelerator = build_accelerator(cfg)
     out = []
     for ii in range(cfg.itr):
-        rep = cfg.repetition(ii)
-        set_seed(rep.seed)
-        setting = setting_string(rep, ii)
-        t0 = time.time()
-        trainer = Trainer(rep, setting, accelerator,
-                          train_setting=setting_string(rep, ii, zero_shot_suffix=False))
+        trainer = start_repetition(cfg, ii, accelerator)
         trainer.results.check_free()
-        if rep.do_predict:
-            trainer.prepare_predict()
-        if rep.is_training:
+        if trainer.cfg.is_training:
             trainer.train()
-        metrics = trainer.test(t0)
+        metrics = trainer.test()
         if accelerator.is_main_process:
             print(trainer.results.summary_line(metrics), flush=True)
             print(f"results: {trainer.results.folder}", flush=True)

@@ -8,7 +8,9 @@ Pure functions, called by the task hooks in :mod:`exp.tasks`:
   (gaps, changing steps), and only when it agrees with their most common step (within 25%): the
   flag has a default (``h``) that cannot be told from a value the user typed, so a regular file's
   own step always wins and a daily file with gaps is not forecast hourly by accident.
-- :func:`read_future_input`: the file's last ``seq_len`` rows (original units) and those dates.
+- :func:`read_future_input`: the file's last ``seq_len`` rows (original units) and those dates;
+  or the last rows of a table in the file's layout (``date`` then the run's columns) given in
+  its place (the Python API's ``predict(df)``, :func:`frame_table`).
 - :func:`model_inputs`: the four model tensors, scaled with the training scaler and with the
   calendar marks of the input and future dates, in the run's data view (all channels in one
   sample, or one sample per channel with ``channel_independence``); the decoder input is the last
@@ -31,7 +33,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_provider.data_loader import numeric_values, parse_dates, read_table, select_columns
+from data_provider.data_loader import (check_date_order, numeric_values, parse_dates, read_table,
+                                       select_columns)
 from data_provider.m4 import left_pad
 from exp.results import plot_future, plot_panel_future
 from utils.checkpoint import atomic_write_text
@@ -39,8 +42,9 @@ from utils.errors import DataError, UserError
 from utils.timefeatures import calendar_integers, normalize_freq, time_features
 
 __all__ = ["FutureInput", "SeriesPanel", "check_columns", "data_step", "forecast_table",
-           "forecast_values", "future_dates", "long_panel", "model_inputs", "panel_inputs",
-           "panel_table", "read_future_input", "write_forecast", "write_panel_forecast"]
+           "forecast_values", "frame_table", "future_dates", "long_panel", "model_inputs",
+           "panel_inputs", "panel_table", "read_future_input", "write_forecast",
+           "write_panel_forecast"]
 
 Step = pd.Timedelta | pd.DateOffset
 
@@ -149,22 +153,40 @@ def future_dates(last: pd.Timestamp, step: Step, pred_len: int) -> pd.DatetimeIn
     return pd.date_range(last, periods=pred_len + 1, freq=step)[1:]
 
 
+def frame_table(table, source: str) -> pd.DataFrame:
+    """A user's table in the data file's layout: a DataFrame with a ``date`` column (or a
+    ``date`` index) and the data columns; anything else is a DataError naming ``source``."""
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"{source} must be a pandas DataFrame, got {type(table).__name__}")
+    if "date" not in table.columns and table.index.name == "date":
+        table = table.reset_index()
+    if "date" not in table.columns:
+        raise DataError(f"{source}: no 'date' column (columns: {', '.join(map(str, table.columns))}); "
+                        "give the timestamps as a column (or the index) named 'date', like the data file")
+    return table.rename(columns=str).reset_index(drop=True)
+
+
 def read_future_input(path: str, columns, features: str, target: str, seq_len: int, pred_len: int,
-                      freq: str, data_name: str | None = None) -> FutureInput:
-    """Read what the forecast after the file's last row needs (``columns``: the run's channels).
+                      freq: str, data_name: str | None = None,
+                      table: pd.DataFrame | None = None) -> FutureInput:
+    """Read what the forecast after the file's last row needs (``columns``: the run's channels);
+    with ``table`` (see :func:`frame_table`), after that table's last row instead (``path`` then
+    only names it in messages).
 
     Raises DataError when the file is shorter than ``seq_len`` rows, its columns are not the
-    run's, or its dates are irregular without a usable ``--freq`` (see :func:`data_step`).
+    run's, its dates do not increase, or they are irregular without a usable ``--freq`` (see
+    :func:`data_step`).
     """
-    df = read_table(path, data_name)
+    df = read_table(path, data_name) if table is None else frame_table(table, path)
     columns = tuple(columns)
     found = tuple(select_columns(list(df.columns), features, target, path))
     if found != columns:
         raise DataError(f"{path}: columns {', '.join(found)} differ from the run's {', '.join(columns)}")
     if len(df) < seq_len:
         raise DataError(f"{path}: {len(df)} rows, fewer than --seq_len {seq_len} needed as the "
-                        "input of the forecast past the end of the file")
+                        "input of the forecast past its last row")
     dates = parse_dates(df["date"], path)
+    check_date_order(dates, path)
     step, how = data_step(dates, freq, path)
     tail = df.iloc[len(df) - seq_len:]
     history = numeric_values(tail, list(columns), seq_len, path)

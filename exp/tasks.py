@@ -126,11 +126,14 @@ class LongTermTask:
         return list(dataset.columns)
 
     # ------------------------------------------------------------------ forecast past the data
-    def future_input(self, dataset) -> FutureInput:
-        """What ``--do_predict`` starts from: the file's last seq_len rows and the future dates."""
+    def future_input(self, dataset, table: pd.DataFrame | None = None) -> FutureInput:
+        """What ``--do_predict`` starts from: the file's last seq_len rows and the future dates;
+        with ``table`` (a DataFrame in the file's layout, the Python API's ``predict(df)``), its
+        last rows instead."""
         c = self.cfg
-        return read_future_input(dataset.path, dataset.columns, c.features, c.target, c.seq_len,
-                                 c.pred_len, c.freq, dataset.data_name)
+        source = dataset.path if table is None else "the table given to predict()"
+        return read_future_input(source, dataset.columns, c.features, c.target, c.seq_len,
+                                 c.pred_len, c.freq, dataset.data_name, table=table)
 
     def forecast_future(self, model, accelerator, dataset, future: FutureInput) -> pd.DataFrame:
         """The forecast after the file's last row in original units: forecast.csv's table."""
@@ -215,8 +218,11 @@ class ShortTermTask(LongTermTask):
         """M4 series are not named columns."""
         return None
 
-    def future_input(self, dataset) -> SeriesPanel:
+    def future_input(self, dataset, table: pd.DataFrame | None = None) -> SeriesPanel:
         """Every series with its test values appended: the forecast follows its last value."""
+        if table is not None:
+            raise ConfigError("predict(df) takes a table only for long-term forecasting; M4 runs "
+                              "forecast every series of their files (call predict() without a table)")
         series = [np.concatenate([h, t]) for h, t in zip(dataset.history, dataset.targets)]
         return SeriesPanel(list(dataset.ids), series, self.cfg.seq_len)
 
@@ -240,8 +246,11 @@ class LongTableTask(LongTermTask):
     (averaged over every window of every series); the forecast past the data is one per series,
     after its own last date, in a long ``unique_id, ds, y_hat`` table."""
 
-    def future_input(self, dataset) -> SeriesPanel:
+    def future_input(self, dataset, table: pd.DataFrame | None = None) -> SeriesPanel:
         """Every series' last seq_len rows and its own future dates."""
+        if table is not None:
+            raise ConfigError("predict(df) takes a table only for a wide file; a --data long run "
+                              "forecasts every series of its file (call predict() without a table)")
         c = self.cfg
         return long_panel(dataset.table, c.seq_len, c.pred_len, c.freq)
 

@@ -1,8 +1,9 @@
 """The import graph, read statically (``ast``; nothing is imported): one direction, no cycles.
 
 Layers, lowest first (``LAYERS``): utils <- data_provider <- layers <- models <- exp <- report,
-run_main <- bench <- tests. A module may import its own top-level package and the layers of lower
-rank; two packages of the same rank (``report`` and ``run_main``) may not import each other.
+run_main <- timellm_api <- bench <- tests. A module may import its own top-level package and the
+layers of lower rank; two packages of the same rank (``report`` and ``run_main``) may not import
+each other. ``timellm_api`` (the Python API) sits on ``run_main`` to parse keywords with its parser.
 ``report`` reads finished runs: it may import ``exp`` and everything below it, and nothing but
 ``bench`` and ``tests`` may import it.
 
@@ -33,7 +34,7 @@ import pytest
 from tests.test_design import ROOT, project_files
 
 LAYERS = {"utils": 0, "data_provider": 1, "layers": 2, "models": 3, "exp": 4,
-          "report": 5, "run_main": 5, "bench": 6, "tests": 7, "conftest": 7}
+          "report": 5, "run_main": 5, "timellm_api": 6, "bench": 7, "tests": 8, "conftest": 8}
 LAZY_OK = ("deepspeed", "peft", "tensorboard", "torch.utils.tensorboard", "matplotlib", "gguf")
 
 
