@@ -104,6 +104,8 @@ class RunConfig:
     stacks: int                    # N-BEATS
     layers: int
     layer_size: int
+    top_k: int                     # TimesNet
+    num_kernels: int
     # Time-LLM
     prompt_domain: int
     content: str | None            # resolved: the description text (--content or --content_file)

@@ -25,6 +25,7 @@ MODEL_REGISTRY: dict[str, str] = {
     "SeasonalNaive": "models.SeasonalNaive",
     "iTransformer": "models.iTransformer",
     "NBEATS": "models.NBEATS",
+    "TimesNet": "models.TimesNet",
 }
 
 

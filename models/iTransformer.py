@@ -7,7 +7,7 @@ features of ``--embed timeF`` become extra tokens, and ``e_layers`` post-norm en
 (full attention across variates, kernel-1 feed-forward; :mod:`layers.Transformer_EncDec`) with a
 final LayerNorm mix them. ``Linear(d_model -> pred_len)`` reads each variate's forecast; the
 calendar tokens are dropped. ``--use_norm 1`` (the authors' default and flag name) normalises
-each window per variate (the Non-stationary Transformer's mean / biased std, eps 1e-5) and
+each window per variate (:func:`layers.StandardNorm.window_norm`) and
 restores the forecast's scale. Encoder-only: the decoder input is ignored.
 """
 from __future__ import annotations
@@ -16,20 +16,9 @@ import torch
 from torch import nn
 
 from layers.SelfAttention_Family import AttentionLayer, FullAttention
+from layers.StandardNorm import window_norm
 from layers.TimeEmbed import DataEmbedding_inverted
 from layers.Transformer_EncDec import Encoder, EncoderLayer
-
-
-def normalise(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-window, per-variate standardisation: x (B, L, N) -> (x_norm, mean (B, 1, N), std (B, 1, N)).
-
-    The statistics carry no gradient (the authors' ``.detach()`` of the mean; the std is taken
-    of the centred, detached-mean input as in their code, so it does carry one).
-    """
-    means = x.mean(1, keepdim=True).detach()
-    x = x - means
-    stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + eps)
-    return x / stdev, means, stdev
 
 
 class Model(nn.Module):
@@ -60,7 +49,7 @@ class Model(nn.Module):
                 x_mark_dec=None) -> torch.Tensor:
         n_vars = x_enc.shape[-1]
         if self.use_norm:
-            x_enc, means, stdev = normalise(x_enc)
+            x_enc, means, stdev = window_norm(x_enc)
         tokens, _ = self.encoder(self.enc_embedding(x_enc, x_mark_enc))     # B, N (+F), d_model
         out = self.projector(tokens).transpose(1, 2)[:, :, :n_vars]          # B, pred_len, N
         if self.use_norm:

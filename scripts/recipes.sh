@@ -337,3 +337,37 @@ recipe_NBEATS_M4() {
          --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0)
   run_tail SMAPE Exp
 }
+# CPU profile (scripts/cpu/NBEATS_M4_Hourly.sh): the N-BEATS-G recipe above on M4 Hourly, the
+# model shrunk to fit a shared 2-core CPU (6 blocks of 2 x 256 instead of 30 of 4 x 512), batches
+# of 64 windows (7 steps an epoch of the 414 series, instead of 1024 windows), early-stopped on the
+# held-out last H points (at most 60 epochs, patience 10) instead of 5000 fixed iterations.
+runs_NBEATS_cpu_M4() { echo Hourly; }
+recipe_NBEATS_cpu_M4() {
+  LAUNCHER=python
+  m4_head "$1" "m4_$1_cpu" NBEATS
+  width "$channels"
+  ARGS+=(--stacks 6 --layers 2 --layer_size 256 --batch_size 64 --eval_batch_size 1024
+         --learning_rate 0.001 --lradj constant --lr_quirk off --max_grad_norm 1.0
+         --train_epochs 60 --patience 10 --test_every_epoch 0)
+  run_tail SMAPE cpu
+}
+
+# TimesNet (Wu et al., ICLR 2023). Source: Time-Series-Library's scripts/long_term_forecast/
+# ETT_script/TimesNet_ETTh1.sh (thuml) and the defaults of its run.py: seq_len 96, label_len 48,
+# 2 TimesBlocks, d_model 16, d_ff 32, top_k 5, 6 Inception kernels, dropout
+# 0.1, calendar features timeF, batch 32 (also for validation and test), Adam lr 1e-4 with type1
+# halving, 10 epochs, patience 3, seed 2021 (its fix_seed). --factor 3 is in their script and unread.
+recipe_TimesNet() {
+  local pred_len=$1
+  case "$data" in
+    ETTh1) ;;
+    *) no_recipe TimesNet "$pred_len" ;;
+  esac
+  long_head TimesNet "${data}_96_${pred_len}" M
+  window 96 48 "$pred_len"
+  width "$channels"
+  ARGS+=(--e_layers 2 --d_layers 1 --factor 3 --d_model 16 --d_ff 32 --top_k 5
+         --num_kernels 6 --dropout 0.1 --embed timeF --freq h --batch_size 32 --eval_batch_size 32
+         --learning_rate 0.0001 --lradj type1 --train_epochs 10 --patience 3)
+  baseline_tail off
+}

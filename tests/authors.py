@@ -5,8 +5,8 @@ The authors' repositories are never committed: a test finds one under ``$TIMELLM
 https://github.com/thuml/iTransformer /tmp/authors/iTransformer``) and is skipped when it is
 absent. Their top-level packages (``layers``, ``utils``, ``model``) share names with ours, so
 their model runs in a child process with only their folder on the path: it builds ``Model``
-from the given configuration, loads our ``state_dict`` with ``strict=True`` (the same parameter
-names and shapes, or the test fails), and returns its output on the given inputs in eval mode.
+from the given configuration, loads our ``state_dict`` (the same parameter names and shapes, or
+the test fails; see ``own_buffers``), and returns its output on the given inputs in eval mode.
 """
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ spec = json.load(open(workdir + "/configs.json"))
 cfg = types.SimpleNamespace(**spec["configs"])
 mod = importlib.import_module(module)
 model = eval(spec["build"], {"mod": mod, "cfg": cfg, "torch": torch})
-model.load_state_dict(torch.load(workdir + "/state.pt"), strict=True)
+result = model.load_state_dict(torch.load(workdir + "/state.pt"), strict=False)
+assert not result.unexpected_keys, result.unexpected_keys
+assert set(result.missing_keys) <= set(spec["own_buffers"]), result.missing_keys
 model.eval()
 inputs = torch.load(workdir + "/inputs.pt")
 with torch.no_grad():
@@ -53,16 +55,19 @@ def authors_repo(name: str, marker: str) -> Path:
 
 def authors_forward(repo: Path, module: str, configs: dict, state_dict: dict,
                     inputs: tuple, workdir: Path, stubs: tuple[str, ...] = (),
-                    build: str = "mod.Model(cfg)") -> torch.Tensor:
+                    build: str = "mod.Model(cfg)", own_buffers: tuple[str, ...] = ()) -> torch.Tensor:
     """Output of the authors' ``<module>.Model(configs)`` carrying ``state_dict``, on ``inputs``.
 
     ``build``: the expression that builds their model, over ``mod`` (their module), ``cfg``
     (``configs`` as attributes) and ``torch``, for code without a ``Model(configs)`` class.
+    ``own_buffers``: keys of their state that ours does not save and theirs computes itself
+    (e.g. a sinusoidal table we keep as a non-persistent buffer); every other key must match.
     ``stubs``: packages their shared modules import at the top for other models (e.g.
     ``reformer_pytorch``), stood in by empty modules so that they need not be installed.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "configs.json").write_text(json.dumps({"configs": configs, "build": build}))
+    (workdir / "configs.json").write_text(json.dumps({"configs": configs, "build": build,
+                                                                 "own_buffers": list(own_buffers)}))
     torch.save(state_dict, workdir / "state.pt")
     torch.save(inputs, workdir / "inputs.pt")
     done = subprocess.run([sys.executable, "-c", CHILD, str(repo), module, str(workdir), *stubs],

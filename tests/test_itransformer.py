@@ -10,7 +10,7 @@ import torch
 
 from layers.TimeEmbed import DataEmbedding_inverted
 from models import get_model_class, model_attr
-from models.iTransformer import normalise
+from layers.StandardNorm import window_norm
 from run_main import build_parser
 from tests.authors import authors_forward, authors_repo
 from tests.test_baselines import make_batch, small_configs
@@ -56,7 +56,7 @@ def test_use_norm_makes_it_scale_equivariant_per_variate():
     plain = get_model_class("iTransformer")(configs(use_norm=0)).eval()
     plain.load_state_dict(model.state_dict())
     assert not torch.allclose(plain(x * 5), plain(x) * 5, atol=1e-2)
-    z, mean, std = normalise(x)
+    z, mean, std = window_norm(x)
     torch.testing.assert_close(z * std + mean, x)
     torch.testing.assert_close(z.mean(1), torch.zeros(2, 7), atol=1e-5, rtol=0)
 
