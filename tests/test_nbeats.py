@@ -83,6 +83,14 @@ def test_m4_script_is_the_paper_recipe():
     assert len(only) == 1
 
 
+def test_cpu_profile_runs_hourly_in_one_python_process():
+    launches = script_launches(ROOT / "scripts/cpu/NBEATS_M4_Hourly.sh", {})
+    assert len(launches) == 1 and (launches[0].command, launches[0].launcher_args) == ("python", [])
+    a = build_parser().parse_args(launches[0].run_args)
+    assert (a.model, a.seasonal_patterns, a.loss, a.des) == ("NBEATS", "Hourly", "MASE", "cpu")
+    assert (a.stacks, a.layers, a.layer_size, a.batch_size, a.train_epochs, a.patience) == (6, 2, 256, 64, 60, 10)
+
+
 def test_equals_the_authors_forward_on_the_same_weights(tmp_path):
     repo = authors_repo("N-BEATS", "models/nbeats.py")
     torch.manual_seed(0)
