@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--revin", type=int, default=1, help="PatchTST: RevIN on/off")
     add("--affine", type=int, default=0, help="PatchTST: RevIN affine")
     add("--subtract_last", type=int, default=0, help="PatchTST: 0 subtract mean, 1 subtract last")
+    add("--use_norm", type=int, default=1,
+        help="iTransformer: 1 normalises each window per variate and restores the forecast's scale")
+    add("--stacks", type=int, default=30, help="N-BEATS: blocks (the authors' generic M4 model: 30)")
+    add("--layers", type=int, default=4, help="N-BEATS: fully connected layers per block")
+    add("--layer_size", type=int, default=512, help="N-BEATS: width of those layers")
+    add("--top_k", type=int, default=5, help="TimesNet: periods per TimesBlock")
+    add("--num_kernels", type=int, default=6, help="TimesNet: kernels per Inception block")
 
     # Time-LLM
     add("--prompt_domain", type=int, default=0,

@@ -105,6 +105,12 @@ class RunConfig:
     revin: int
     affine: int
     subtract_last: int
+    use_norm: int                  # iTransformer
+    stacks: int                    # N-BEATS
+    layers: int
+    layer_size: int
+    top_k: int                     # TimesNet
+    num_kernels: int
     # Time-LLM
     prompt_domain: int
     content: str | None            # resolved: the description text (--content or --content_file)

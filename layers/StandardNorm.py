@@ -1,4 +1,5 @@
-"""RevIN (reversible instance normalisation), as ``Normalize`` in the Time-LLM reference."""
+"""RevIN (reversible instance normalisation), as ``Normalize`` in the Time-LLM reference, and the
+Non-stationary Transformer's per-window standardisation (``window_norm``: iTransformer, TimesNet)."""
 from __future__ import annotations
 
 import torch
@@ -59,3 +60,16 @@ class Normalize(nn.Module):
             x = (x - self.affine_bias) / (self.affine_weight + self.eps * self.eps)
         x = x * self.stdev
         return x + (self.last if self.subtract_last else self.mean)
+
+
+def window_norm(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The Non-stationary Transformer's per-window standardisation (iTransformer, TimesNet):
+    x (B, L, N) -> (x_norm, mean (B, 1, N), std (B, 1, N)), ``x = x_norm * std + mean``.
+
+    The mean is detached (the authors' ``.detach()``); the biased std of the centred input is
+    not, as in their code.
+    """
+    means = x.mean(1, keepdim=True).detach()
+    x = x - means
+    stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + eps)
+    return x / stdev, means, stdev

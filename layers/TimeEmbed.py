@@ -10,7 +10,8 @@ Maths as in the Informer / Autoformer / Time-Series-Library lineage:
   ``nn.Embedding`` tables.
 
 ``DataEmbedding`` = value + time + position (Informer); ``DataEmbedding_wo_pos`` = value + time
-(Autoformer). Both are followed by dropout. ``x_mark=None`` (short-term forecasting, where the
+(Autoformer). Both are followed by dropout. ``DataEmbedding_inverted`` (iTransformer) embeds each
+variate's whole window as one token, the calendar features becoming extra tokens. ``x_mark=None`` (short-term forecasting, where the
 trainer has no calendar) drops the time term.
 """
 from __future__ import annotations
@@ -147,3 +148,21 @@ class DataEmbedding_wo_pos(nn.Module):
         if x_mark is not None:
             out = out + self.temporal_embedding(x_mark)
         return self.dropout(out)
+
+
+class DataEmbedding_inverted(nn.Module):
+    """iTransformer's inverted embedding: one token per variate, ``Linear(seq_len -> d_model)``
+    over its whole window, then dropout.
+
+    forward: x (B, L, N), x_mark (B, L, F) or None -> (B, N + F, d_model) (B, N, d_model without
+    marks): each calendar feature (``--embed timeF``) is a token of its own, after the N variates.
+    """
+
+    def __init__(self, seq_len: int, d_model: int, dropout: float = 0.1):
+        super().__init__()
+        self.value_embedding = nn.Linear(seq_len, d_model)
+        self.dropout = nn.Dropout(p=dropout)
+
+    def forward(self, x: torch.Tensor, x_mark: torch.Tensor | None) -> torch.Tensor:
+        tokens = x if x_mark is None else torch.cat([x, x_mark], dim=-1)   # B, L, N (+F)
+        return self.dropout(self.value_embedding(tokens.transpose(1, 2)))

@@ -23,6 +23,9 @@ MODEL_REGISTRY: dict[str, str] = {
     "Informer": "models.Informer",
     "Naive2": "models.Naive2",
     "SeasonalNaive": "models.SeasonalNaive",
+    "iTransformer": "models.iTransformer",
+    "NBEATS": "models.NBEATS",
+    "TimesNet": "models.TimesNet",
 }
 
 

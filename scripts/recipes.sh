@@ -20,10 +20,10 @@ long_head() {
   ARGS+=(--task_name long_term_forecast --is_training 1 --root_path "./dataset/$folder/"
          --data_path "$file" --data "$data" --model_id "$2" --model "$1" --features "$3")
 }
-# M4 head: one seasonal pattern of the short-term benchmark (PATTERN MODEL_ID).
+# M4 head: one seasonal pattern of the short-term benchmark (PATTERN MODEL_ID [MODEL, default TimeLLM]).
 m4_head() {
   ARGS+=(--task_name short_term_forecast --is_training 1 --root_path "./dataset/$folder"
-         --data "$data" --seasonal_patterns "$1" --model_id "$2" --model TimeLLM --features M)
+         --data "$data" --seasonal_patterns "$1" --model_id "$2" --model "${3:-TimeLLM}" --features M)
 }
 window() { ARGS+=(--seq_len "$1" --label_len "$2" --pred_len "$3"); }
 width() { ARGS+=(--enc_in "$1" --dec_in "$1" --c_out "$1"); }
@@ -280,5 +280,97 @@ former() {
          --moving_avg 25 --dropout 0.05 --embed timeF --freq "$marks" --activation gelu "$@"
          --batch_size 32 --eval_batch_size 32 --learning_rate 0.0001 --lradj type1
          --train_epochs "$epochs" --patience 3)
+  baseline_tail off
+}
+
+# iTransformer (Liu et al., ICLR 2024). Source: the authors' scripts/multivariate_forecasting/ETT/
+# iTransformer_ETTh1.sh (thuml/iTransformer) and the defaults of their run.py: seq_len 96, 2
+# encoder layers, d_model = d_ff = 256 (horizons 96, 192) or 512 (336, 720), 8 heads, dropout
+# 0.1, factor 1, gelu, --use_norm 1, calendar features as tokens (--embed timeF, --freq h), batch
+# 32, Adam lr 1e-4 with type1 halving, 10 epochs, patience 3, seed 2023 (their run.py's fix_seed).
+# Their test loader runs batch 1 over every window; their validation batch is 32 with the last
+# incomplete batch dropped (here every window is scored).
+recipe_iTransformer() {
+  local pred_len=$1 width_=256
+  case "$data:$pred_len" in
+    ETTh1:96 | ETTh1:192) ;;
+    ETTh1:336 | ETTh1:720) width_=512 ;;
+    *) no_recipe iTransformer "$pred_len" ;;
+  esac
+  long_head iTransformer "${data}_96_${pred_len}" M
+  window 96 48 "$pred_len"
+  width "$channels"
+  ARGS+=(--e_layers 2 --n_heads 8 --d_model "$width_" --d_ff "$width_" --dropout 0.1 --factor 1
+         --activation gelu --embed timeF --freq h --use_norm 1 --batch_size 32 --eval_batch_size 32
+         --learning_rate 0.0001 --lradj type1 --train_epochs 10 --patience 3
+         --channel_independence 0 --lr_quirk off)
+  ARGS+=(--loss MSE --des Exp --itr 1 --seed 2023)
+}
+
+# N-BEATS-G (Oreshkin et al., ICLR 2020) on M4, one model of the paper's ensemble. Source: the
+# authors' experiments/m4/generic.gin and experiments/trainer.py (ServiceNow/N-BEATS): 30 stacks of
+# one block, 4 layers of 512, Adam lr 1e-3, batches of 1024 windows, gradient norm clipped at 1,
+# training cut points in the last history_size x H points (Yearly/Quarterly/Monthly 1.5, others 10:
+# the M4 table's history size, as here). Their iterations (Yearly, Quarterly, Monthly 15000; Weekly,
+# Daily, Hourly 5000) become epochs of the trainer's M4 loader (one window per series an epoch:
+# Yearly 23,000 series = 23 batches, Hourly 414 = one), with patience as long (no early stop, as
+# theirs). What differs: one model (the paper's N-BEATS-G is the median of 180: lookbacks 2H..7H x
+# losses sMAPE/MASE/MAPE x 10 seeds); lookback 2H only (the trainer's M4 window); sMAPE loss only; a
+# constant lr (theirs halves at 1/3 and 2/3 of the iterations); windows drawn once per series per
+# epoch (theirs: series drawn at random for every batch); validation on a held-out last H.
+#   PATTERNS  the seasonal patterns to run, default all six
+#   LOSS      the training loss, default SMAPE; MASE or MAPE give the paper's other ensemble members
+runs_NBEATS_M4() { echo "${PATTERNS:-Yearly Quarterly Monthly Weekly Daily Hourly}"; }
+recipe_NBEATS_M4() {
+  local epochs
+  case "$1" in
+    Yearly) epochs=652 ;;      # 15000 iterations / 23 batches
+    Quarterly) epochs=625 ;;   # 15000 / 24
+    Monthly) epochs=319 ;;     # 15000 / 47
+    Weekly | Hourly) epochs=5000 ;;
+    Daily) epochs=1000 ;;      # 5000 / 5
+    *) no_recipe NBEATS_M4 "$1" ;;
+  esac
+  m4_head "$1" "m4_$1" NBEATS
+  width "$channels"
+  ARGS+=(--stacks 30 --layers 4 --layer_size 512 --batch_size 1024 --eval_batch_size 1024
+         --learning_rate 0.001 --lradj constant --lr_quirk off --max_grad_norm 1.0
+         --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0)
+  run_tail "${LOSS:-SMAPE}" Exp
+}
+# CPU profile (scripts/cpu/NBEATS_M4_Hourly.sh): the N-BEATS-G recipe above on M4 Hourly, the
+# model shrunk to fit a shared 2-core CPU (6 blocks of 2 x 256 instead of 30 of 4 x 512), batches
+# of 64 windows (7 steps an epoch of the 414 series, instead of 1024 windows), early-stopped on the
+# held-out last H points (at most 60 epochs, patience 10) instead of 5000 fixed iterations; MASE
+# loss (one of the paper's three ensemble losses): with sMAPE this profile scored sMAPE 16.550 but
+# MASE 2.988, OWA 1.074 (worse than Naive2), with MASE OWA 0.893 (scripts/cpu/NBEATS_M4_Hourly.sh).
+runs_NBEATS_cpu_M4() { echo Hourly; }
+recipe_NBEATS_cpu_M4() {
+  LAUNCHER=python
+  m4_head "$1" "m4_$1_cpu" NBEATS
+  width "$channels"
+  ARGS+=(--stacks 6 --layers 2 --layer_size 256 --batch_size 64 --eval_batch_size 1024
+         --learning_rate 0.001 --lradj constant --lr_quirk off --max_grad_norm 1.0
+         --train_epochs 60 --patience 10 --test_every_epoch 0)
+  run_tail MASE cpu
+}
+
+# TimesNet (Wu et al., ICLR 2023). Source: Time-Series-Library's scripts/long_term_forecast/
+# ETT_script/TimesNet_ETTh1.sh (thuml) and the defaults of its run.py: seq_len 96, label_len 48,
+# 2 TimesBlocks, d_model 16, d_ff 32, top_k 5, 6 Inception kernels, dropout
+# 0.1, calendar features timeF, batch 32 (also for validation and test), Adam lr 1e-4 with type1
+# halving, 10 epochs, patience 3, seed 2021 (its fix_seed). --factor 3 is in their script and unread.
+recipe_TimesNet() {
+  local pred_len=$1
+  case "$data" in
+    ETTh1) ;;
+    *) no_recipe TimesNet "$pred_len" ;;
+  esac
+  long_head TimesNet "${data}_96_${pred_len}" M
+  window 96 48 "$pred_len"
+  width "$channels"
+  ARGS+=(--e_layers 2 --d_layers 1 --factor 3 --d_model 16 --d_ff 32 --top_k 5
+         --num_kernels 6 --dropout 0.1 --embed timeF --freq h --batch_size 32 --eval_batch_size 32
+         --learning_rate 0.0001 --lradj type1 --train_epochs 10 --patience 3)
   baseline_tail off
 }

@@ -28,7 +28,7 @@ DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "IL
 PAPER = sorted((ROOT / "scripts").glob("TimeLLM_*.sh"))
 FEWSHOT = sorted((ROOT / "scripts" / "fewshot").glob("*.sh"))
 ZEROSHOT = sorted((ROOT / "scripts" / "zeroshot").glob("*.sh"))
-CPU = sorted((ROOT / "scripts" / "cpu").glob("*.sh"))
+CPU = sorted((ROOT / "scripts" / "cpu").glob("TimeLLM_*.sh"))  # baselines' CPU profiles: their own tests
 ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
 ZERO_PAIRS = ["ETTh1_ETTh2", "ETTh1_ETTm2", "ETTh2_ETTh1", "ETTh2_ETTm2", "ETTm1_ETTh2", "ETTm1_ETTm2",
               "ETTm2_ETTh2", "ETTm2_ETTm1"]

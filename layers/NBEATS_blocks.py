@@ -1,0 +1,61 @@
+"""N-BEATS blocks (Oreshkin et al., ICLR 2020): a fully connected stack that reads the
+residual window and emits the coefficients of a basis, split into a backcast (removed from the
+residual) and a forecast (added to the output).
+
+Only the generic basis (N-BEATS-G) is provided: the coefficients are the backcast and the
+forecast themselves.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class GenericBasis(nn.Module):
+    """theta (B, L + H) -> (backcast theta[:, :L], forecast theta[:, -H:])."""
+
+    def __init__(self, backcast_size: int, forecast_size: int):
+        super().__init__()
+        self.backcast_size = backcast_size
+        self.forecast_size = forecast_size
+
+    def forward(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return theta[:, :self.backcast_size], theta[:, -self.forecast_size:]
+
+
+class NBeatsBlock(nn.Module):
+    """``layers`` ReLU Linear layers of width ``layer_size``, then a Linear to ``theta_size``
+    basis coefficients and the basis.
+
+    forward: x (B, input_size) -> (backcast (B, input_size), forecast (B, H)).
+    """
+
+    def __init__(self, input_size: int, theta_size: int, basis_function: nn.Module, layers: int,
+                 layer_size: int):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(input_size, layer_size)]
+                                    + [nn.Linear(layer_size, layer_size) for _ in range(layers - 1)])
+        self.basis_parameters = nn.Linear(layer_size, theta_size)
+        self.basis_function = basis_function
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return self.basis_function(self.basis_parameters(x))
+
+
+def doubly_residual(blocks: nn.ModuleList, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The N-BEATS stack: x (B, L) oldest first, mask (B, L) 1 where observed -> forecast (B, H).
+
+    Blocks read the window newest first (the authors' flip); each block's backcast is removed
+    from the residual (padded steps kept at 0 by the mask) and its forecast added to a start at
+    the last observed value (the authors' level, ``x[:, -1:]``).
+    """
+    residuals = x.flip(dims=(1,))
+    mask = mask.flip(dims=(1,))
+    forecast = x[:, -1:]
+    for block in blocks:
+        backcast, block_forecast = block(residuals)
+        residuals = (residuals - backcast) * mask
+        forecast = forecast + block_forecast
+    return forecast

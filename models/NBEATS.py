@@ -1,0 +1,42 @@
+"""N-BEATS-G (Oreshkin et al., "N-BEATS: Neural basis expansion analysis for interpretable time
+series forecasting", ICLR 2020), one model of the paper's ensemble.
+
+``--stacks`` blocks (the authors' generic M4 configuration: 30 stacks of one block) of
+``--layers`` ReLU layers of width ``--layer_size`` (4 x 512), generic basis, doubly residual
+(:mod:`layers.NBEATS_blocks`). Univariate: each channel of the window is forecast on its own
+with the same weights. The input mask (1 = observed) is the calendar-marks argument when a
+caller gives one; the trainer's M4 path gives none, so zero padding before a short series'
+start would be read as values (never on M4 Hourly with seq_len 2H: every window lies inside
+its series).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from layers.NBEATS_blocks import GenericBasis, NBeatsBlock, doubly_residual
+
+
+class Model(nn.Module):
+    """forward(x_enc (B, seq_len, C), x_mark_enc: mask (B, seq_len, C) or None, ...) -> (B, pred_len, C)."""
+
+    channel_independent = True
+
+    def __init__(self, configs):
+        super().__init__()
+        L, H = configs.seq_len, configs.pred_len
+        self.pred_len = H
+        self.blocks = nn.ModuleList(
+            NBeatsBlock(L, L + H, GenericBasis(L, H), configs.layers, configs.layer_size)
+            for _ in range(configs.stacks))
+
+    def forward(self, x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None = None, x_dec=None,
+                x_mark_dec=None) -> torch.Tensor:
+        B, L, C = x_enc.shape
+        x = x_enc.permute(0, 2, 1).reshape(B * C, L)
+        if x_mark_enc is None or x_mark_enc.shape != x_enc.shape:
+            mask = torch.ones_like(x)
+        else:
+            mask = x_mark_enc.permute(0, 2, 1).reshape(B * C, L).to(x.dtype)
+        forecast = doubly_residual(self.blocks, x, mask)                     # B*C, H
+        return forecast.reshape(B, C, self.pred_len).permute(0, 2, 1)

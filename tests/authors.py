@@ -1,0 +1,76 @@
+"""The authors' forward on our weights, for the equality tests of the re-implemented baselines.
+
+The authors' repositories are never committed: a test finds one under ``$TIMELLM_AUTHORS``
+(default ``/tmp/authors``) as ``<folder>/<name>/`` (e.g. ``git clone
+https://github.com/thuml/iTransformer /tmp/authors/iTransformer``) and is skipped when it is
+absent. Their top-level packages (``layers``, ``utils``, ``model``) share names with ours, so
+their model runs in a child process with only their folder on the path: it builds ``Model``
+from the given configuration, loads our ``state_dict`` (the same parameter names and shapes, or
+the test fails; see ``own_buffers``), and returns its output on the given inputs in eval mode.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+CHILD = r"""
+import importlib, json, sys, types
+import torch
+repo, module, workdir = sys.argv[1:4]
+for name in sys.argv[4:]:  # optional packages their other models import and this one never calls
+    stub = types.ModuleType(name)
+    stub.__getattr__ = lambda attr: type(attr, (), {})
+    sys.modules[name] = stub
+sys.path.insert(0, repo)
+torch.set_num_threads(1)
+spec = json.load(open(workdir + "/configs.json"))
+cfg = types.SimpleNamespace(**spec["configs"])
+mod = importlib.import_module(module)
+model = eval(spec["build"], {"mod": mod, "cfg": cfg, "torch": torch})
+result = model.load_state_dict(torch.load(workdir + "/state.pt"), strict=False)
+assert not result.unexpected_keys, result.unexpected_keys
+assert set(result.missing_keys) <= set(spec["own_buffers"]), result.missing_keys
+model.eval()
+inputs = torch.load(workdir + "/inputs.pt")
+with torch.no_grad():
+    out = model(*inputs)
+torch.save(out[0] if isinstance(out, tuple) else out, workdir + "/out.pt")
+"""
+
+
+def authors_repo(name: str, marker: str) -> Path:
+    """The authors' checkout ``$TIMELLM_AUTHORS/<name>``; skips the test when ``marker`` (a file
+    of theirs, relative to it) is missing."""
+    root = Path(os.environ.get("TIMELLM_AUTHORS", "/tmp/authors")) / name
+    if not (root / marker).is_file():
+        pytest.skip(f"the authors' code is not at {root} (clone it there or set TIMELLM_AUTHORS)")
+    return root
+
+
+def authors_forward(repo: Path, module: str, configs: dict, state_dict: dict,
+                    inputs: tuple, workdir: Path, stubs: tuple[str, ...] = (),
+                    build: str = "mod.Model(cfg)", own_buffers: tuple[str, ...] = ()) -> torch.Tensor:
+    """Output of the authors' ``<module>.Model(configs)`` carrying ``state_dict``, on ``inputs``.
+
+    ``build``: the expression that builds their model, over ``mod`` (their module), ``cfg``
+    (``configs`` as attributes) and ``torch``, for code without a ``Model(configs)`` class.
+    ``own_buffers``: keys of their state that ours does not save and theirs computes itself
+    (e.g. a sinusoidal table we keep as a non-persistent buffer); every other key must match.
+    ``stubs``: packages their shared modules import at the top for other models (e.g.
+    ``reformer_pytorch``), stood in by empty modules so that they need not be installed.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "configs.json").write_text(json.dumps({"configs": configs, "build": build,
+                                                                 "own_buffers": list(own_buffers)}))
+    torch.save(state_dict, workdir / "state.pt")
+    torch.save(inputs, workdir / "inputs.pt")
+    done = subprocess.run([sys.executable, "-c", CHILD, str(repo), module, str(workdir), *stubs],
+                          cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return torch.load(workdir / "out.pt")

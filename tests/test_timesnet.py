@@ -1,0 +1,106 @@
+"""TimesNet: shapes, the period search and folding, one-batch overfit, the recipe script, and
+equality with the authors' forward on the same weights (Time-Series-Library; skipped without
+their code, see tests/authors.py)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from layers.Conv_Blocks import Inception_Block_V1
+from models import get_model_class, model_attr
+from models.TimesNet import fft_periods
+from run_main import build_parser
+from tests.authors import authors_forward, authors_repo
+from tests.test_baselines import make_batch, small_configs
+from utils.launches import script_launches
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def configs(**over):
+    return small_configs("TimesNet", **{"d_model": 16, "d_ff": 32, "top_k": 3, "num_kernels": 4,
+                                        "e_layers": 2, **over})
+
+
+def test_registered_and_shapes():
+    assert model_attr("TimesNet", "channel_independent", None) is False
+    cfg = configs()
+    model = get_model_class("TimesNet")(cfg)
+    batch = make_batch(cfg)
+    for mode in (model.train, model.eval):
+        mode()
+        assert model(*batch[:4]).shape == (4, cfg.pred_len, 7)
+    assert model(batch[0], None).shape == (4, cfg.pred_len, 7)
+    ms = get_model_class("TimesNet")(configs(c_out=1))
+    assert ms(*make_batch(configs(c_out=1))[:4]).shape == (4, cfg.pred_len, 1)
+
+
+def test_fft_periods_find_the_planted_period():
+    t = torch.arange(120.0)
+    x = torch.sin(2 * math.pi * t / 12).view(1, 120, 1).repeat(2, 1, 3)
+    x[1] *= 2.0
+    periods, amp = fft_periods(x, 2)
+    assert periods[0] == 12 and amp.shape == (2, 2)
+    assert amp[1, 0] == pytest.approx(2 * amp[0, 0].item(), rel=1e-5)
+
+
+def test_inception_block_keeps_the_grid_and_averages_kernels():
+    block = Inception_Block_V1(3, 5, num_kernels=3)
+    x = torch.randn(2, 3, 7, 4)
+    assert block(x).shape == (2, 5, 7, 4)
+    expected = sum(conv(x) for conv in block.kernels) / 3
+    torch.testing.assert_close(block(x), expected)
+    assert all(conv.bias.abs().sum() == 0 for conv in block.kernels)
+
+
+def test_overfits_one_batch():
+    torch.manual_seed(0)
+    cfg = configs()
+    model = get_model_class("TimesNet")(cfg).train()
+    x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        final = torch.nn.functional.mse_loss(model.eval()(x_enc, x_mark, x_dec, y_mark), y).item()
+    assert final < 0.1 * losses[0], (losses[0], final)
+
+
+def test_script_is_the_authors_recipe():
+    parser = build_parser()
+    args = [parser.parse_args(launch.run_args)
+            for launch in script_launches(ROOT / "scripts/TimesNet_ETTh1.sh", {})]
+    assert [a.pred_len for a in args] == [96, 192, 336, 720]
+    for a in args:
+        assert (a.model, a.data, a.features, a.seq_len, a.label_len, a.channel_independence) == (
+            "TimesNet", "ETTh1", "M", 96, 48, 0)
+        assert (a.e_layers, a.top_k, a.num_kernels, a.dropout, a.embed) == (2, 5, 6, 0.1, "timeF")
+        assert (a.batch_size, a.learning_rate, a.lradj, a.train_epochs, a.patience, a.seed) == (
+            32, 1e-4, "type1", 10, 3, 2021)
+    assert [(a.d_model, a.d_ff) for a in args] == [(16, 32)] * 4
+
+
+@pytest.mark.parametrize("c_out", [7, 1])
+def test_equals_the_authors_forward_on_the_same_weights(c_out, tmp_path):
+    repo = authors_repo("Time-Series-Library", "models/TimesNet.py")
+    torch.manual_seed(0)
+    cfg = configs(c_out=c_out, dropout=0.1)
+    ours = get_model_class("TimesNet")(cfg).eval()
+    batch = tuple(make_batch(cfg, B=3)[:4])
+    keys = ("task_name", "seq_len", "label_len", "pred_len", "enc_in", "c_out", "d_model", "d_ff",
+            "e_layers", "top_k", "num_kernels", "embed", "freq", "dropout")
+    theirs_cfg = {k: getattr(cfg, k) for k in keys}
+    theirs = authors_forward(repo, "models.TimesNet", theirs_cfg, ours.state_dict(), batch, tmp_path,
+                             own_buffers=("enc_embedding.position_embedding.pe",))
+    with torch.no_grad():
+        out = ours(*batch)
+    torch.testing.assert_close(out, theirs[:, :, -c_out:], rtol=1e-5, atol=1e-5)
