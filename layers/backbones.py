@@ -208,7 +208,11 @@ def backbone_spec(name: str) -> tuple[str, BackboneSpec]:
 def _from_source(load: Callable, name: str, path: str, **kwargs):
     """Call ``load(path, ...)`` on a folder, or on a hub id from the local cache, then online."""
     if os.path.isdir(os.path.expanduser(path)):
-        return load(os.path.expanduser(path), **kwargs)
+        try:
+            return load(os.path.expanduser(path), **kwargs)
+        except (OSError, ValueError, KeyError) as e:  # no config/tokenizer, unknown model_type
+            raise UserError(f"backbone {name}: cannot load folder '{path}': "
+                            f"{_first_line(e)}") from None
     if path.startswith((".", "/", "~")) or path.count("/") > 1:
         raise UserError(f"backbone {name}: folder '{path}' does not exist; pass --llm_path FOLDER "
                         "with a Hugging Face model folder")
@@ -221,10 +225,15 @@ def _from_source(load: Callable, name: str, path: str, **kwargs):
             return load(path, **kwargs)
         except (OSError, ValueError) as e:
             error = e
-    reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
     raise UserError(f"backbone {name}: cannot load '{path}' (not in the local Hugging Face cache "
-                    f"and the hub is unreachable or offline: {reason}); download it once, or pass "
-                    "--llm_path FOLDER")
+                    f"and the hub is unreachable or offline: {_first_line(error)}); download it "
+                    "once, or pass --llm_path FOLDER")
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's first line (at most 160 characters), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0][:160] if text else type(error).__name__
 
 
 def _hub_offline() -> bool:
