@@ -185,11 +185,13 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
-def backbone_name(llm_model: str | None, llm_path: str | None) -> str:
+def backbone_name(llm_model: str | None, llm_path: str | None,
+                  default: str = DEFAULT_BACKBONE) -> str:
     """The registry name a run uses: ``--llm_model`` (checked), or when it is left out ``auto``
-    with ``--llm_path`` and :data:`DEFAULT_BACKBONE` without."""
+    with ``--llm_path`` and ``default`` (a model's own default, else :data:`DEFAULT_BACKBONE`)
+    without."""
     if llm_model is None or str(llm_model).strip() == "":
-        return AUTO if llm_path else DEFAULT_BACKBONE
+        return AUTO if llm_path else backbone_spec(default)[0]
     key, spec = backbone_spec(llm_model)
     if spec.source is None and not llm_path:
         raise ConfigError(f"--llm_model {key} takes the architecture from --llm_path's config; "
