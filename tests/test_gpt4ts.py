@@ -138,3 +138,22 @@ def test_default_backbone_is_gpt2(tmp_path):
                                  "--results_dir", str(tmp_path / "r"),
                                  "--checkpoints", str(tmp_path / "c")))
     assert cfg.llm_model == "GPT2" and cfg.channel_independence == 1
+
+
+@pytest.mark.parametrize("data,seq_len,stride", [("ETTh1", 336, 8), ("ETTh2", 336, 8),
+                                                 ("ETTm1", 512, 16), ("ETTm2", 512, 16)])
+def test_scripts_give_the_authors_recipe(data, seq_len, stride):
+    """scripts/GPT4TS_<data>.sh: the authors' values, one launch per horizon, GPT-2 x 6 by
+    default and the backbone from LLM_MODEL."""
+    from run_main import build_parser
+    from utils.launches import script_launches
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / f"GPT4TS_{data}.sh"
+    runs = [build_parser().parse_args(launch.run_args) for launch in script_launches(script)]
+    assert [a.pred_len for a in runs] == [96, 192, 336, 720]
+    for a in runs:
+        assert (a.model, a.data, a.seq_len, a.stride, a.patch_len) == ("GPT4TS", data, seq_len, stride, 16)
+        assert (a.llm_model, a.llm_layers, a.batch_size, a.learning_rate) == ("GPT2", 6, 256, 1e-4)
+        assert (a.lradj, a.train_epochs, a.patience, a.channel_independence) == ("COS", 10, 3, 1)
+    smol = script_launches(script, {"LLM_MODEL": "SmolLM2", "PRED_LENS": "96"})
+    assert len(smol) == 1 and build_parser().parse_args(smol[0].run_args).llm_model == "SmolLM2"
