@@ -50,6 +50,8 @@ ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
     "Time-LLM (CPU profile)": ("scripts/cpu/TimeLLM_ETTh1.sh", {}, []),
     "Time-LLM (paper recipe, SmolLM2 x 4 layers)": (
         "scripts/TimeLLM_ETTh1.sh", {"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "4"}, []),
+    "GPT4TS (paper recipe, SmolLM2 x 6 layers)": (
+        "scripts/GPT4TS_ETTh1.sh", {"LLM_MODEL": "SmolLM2"}, []),
 }
 
 
