@@ -1,5 +1,5 @@
 """GPT4TS, "One Fits All" (Zhou et al., NeurIPS 2023): a frozen pretrained language model over
-RevIN-normalised patches, with a linear head. Time-LLM's closest peer (docs/REFERENCE.md).
+RevIN-normalised patches, with a linear head. Time-LLM's closest peer.
 
 Per channel (channel independent): instance normalisation (mean, biased std + 1e-5, no affine)
 -> replication-pad the end by ``stride`` and cut ``patch_count`` patches of ``patch_len`` ->
