@@ -191,8 +191,8 @@ def derived_values(args) -> dict[str, Any]:
         widths = model_widths(args)
         values.update({flag: widths[flag] for flag in unset})
     values["content"] = user_description(args.content, args.content_file)
-    values["llm_model"] = backbone_name(args.llm_model, args.llm_path,
-                                        model_attr(args.model, "default_backbone", DEFAULT_BACKBONE))
+    default = model_attr(args.model, "default_backbone", DEFAULT_BACKBONE)
+    values["llm_model"] = backbone_name(args.llm_model, args.llm_path, default)
     if values["content"] is not None and not args.prompt_domain:
         raise ConfigError("--content / --content_file give the description used with "
                           "--prompt_domain 1; add --prompt_domain 1")

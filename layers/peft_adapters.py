@@ -3,8 +3,8 @@
 Only the adapter weights train; the backbone's base weights stay frozen and unchanged. Target
 modules default per architecture (LLaMA ``q_proj,v_proj``; GPT-2 ``c_attn``; BERT
 ``query,value``; any other: the first of those sets, GPT-NeoX's ``query_key_value`` or Phi-3's
-``qkv_proj`` that its linear layers have); a name that is not a linear layer of the backbone is refused with one line
-that lists the valid names.
+``qkv_proj`` that its linear layers have); a name that is not a linear layer of the backbone
+is refused with one line that lists the valid names.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from layers.StandardNorm import Normalize
 def trainable_backbone_parameters(llm: nn.Module) -> dict[str, nn.Parameter]:
     """The backbone parameters GPT4TS trains, by name: every parameter of a normalisation module
     (a class name with ``Norm``: ``LayerNorm``, ``LlamaRMSNorm``, ...) and of a learned position
-    table (an ``nn.Embedding`` other than the token embeddings whose name has ``pos`` or ``wpe``)."""
+    table (an ``nn.Embedding`` other than the token embeddings, named with ``pos`` or ``wpe``)."""
     tokens = llm.get_input_embeddings()
     chosen: dict[str, nn.Parameter] = {}
     for name, module in llm.named_modules():

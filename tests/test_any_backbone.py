@@ -1,4 +1,4 @@
-"""Any Hugging Face language model as Time-LLM's backbone, through ``--llm_path`` (docs/BACKBONES.md).
+"""Any Hugging Face language model as Time-LLM's backbone through ``--llm_path`` (docs/BACKBONES.md).
 
 Tiny random models of ten architectures (``tests.tiny_backbones.TINY``: llama, mistral, qwen2,
 gemma2, phi3, gpt_neox, gpt2, opt, bert, distilbert) are built offline from configs and saved to
@@ -111,7 +111,8 @@ def test_lean_runner_equals_transformers_cache(tiny_zoo, family):
     llm = load_backbone("auto", 2, llm_path=tiny_zoo[family]).model
     lean, ref = llama_lean.LeanLlama(llm), TransformersRunner(llm)
     g = torch.Generator().manual_seed(3)
-    prefix, prompt, patches = (torch.randn(b, n, 32, generator=g) for b, n in ((1, 7), (3, 9), (3, 5)))
+    prefix, prompt, patches = (torch.randn(b, n, 32, generator=g)
+                               for b, n in ((1, 7), (3, 9), (3, 5)))
     with torch.no_grad():
         kv, ref_kv = lean.keys_values(prefix, 0), ref.keys_values(prefix, 0)
         kv, ref_kv = lean.keys_values(prompt, 7, kv), ref.keys_values(prompt, 7, ref_kv)
