@@ -106,8 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--content", default=None, help="the dataset description for --prompt_domain 1 (any --data)")
     add("--content_file", default=None,
         help="a text file holding the dataset description for --prompt_domain 1")
-    add("--llm_model", default="SmolLM2", help="backbone: SmolLM2 | MiniLM | LLAMA | GPT2 | BERT")
-    add("--llm_path", default=None, help="hub id or local folder overriding the backbone's weights")
+    add("--llm_model", default=None,
+        help="backbone: auto (the architecture of --llm_path's config; the default with "
+             "--llm_path) | SmolLM2 (the default without) | MiniLM | LLAMA | GPT2 | BERT")
+    add("--llm_path", default=None,
+        help="hub id or local folder of any Hugging Face language model (docs/BACKBONES.md)")
     add("--llm_dim", type=int, default=None,
         help="LLM hidden size; derived from the backbone's config (an explicit value must agree)")
     add("--llm_layers", type=int, default=6, help="keep the first k layers of the backbone")

@@ -52,6 +52,8 @@ ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
         "scripts/TimeLLM_ETTh1.sh", {"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "4"}, []),
     "iTransformer": ("scripts/iTransformer_ETTh1.sh", {}, []),
     "TimesNet": ("scripts/TimesNet_ETTh1.sh", {}, []),
+    "GPT4TS (paper recipe, SmolLM2 x 6 layers)": (
+        "scripts/GPT4TS_ETTh1.sh", {"LLM_MODEL": "SmolLM2"}, []),
 }
 
 

@@ -32,6 +32,7 @@ from data_provider.data_factory import model_widths
 from data_provider.prompt_bank import user_description
 from exp.tasks import task_class
 from exp.tracking import check_tracker
+from layers.backbones import DEFAULT_BACKBONE, backbone_name
 from models import get_model_class, model_attr
 from utils.errors import ConfigError, unknown_name
 from utils.losses import get_loss
@@ -201,6 +202,8 @@ def derived_values(args) -> dict[str, Any]:
         widths = model_widths(args)
         values.update({flag: widths[flag] for flag in unset})
     values["content"] = user_description(args.content, args.content_file)
+    default = model_attr(args.model, "default_backbone", DEFAULT_BACKBONE)
+    values["llm_model"] = backbone_name(args.llm_model, args.llm_path, default)
     if values["content"] is not None and not args.prompt_domain:
         raise ConfigError("--content / --content_file give the description used with "
                           "--prompt_domain 1; add --prompt_domain 1")

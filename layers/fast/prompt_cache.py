@@ -20,8 +20,12 @@ layer stores them (:class:`PromptCache`): that layer's attention, output project
 and the final norm, never run for prompt positions.
 
 Two runners do the passes: :class:`layers.fast.llama_lean.LeanLlama` for a plain LLaMA-family
-backbone (SmolLM2, LLaMA; the same layers without ``transformers``' general plumbing, products
-through oneDNN) and :class:`TransformersRunner` (the model's own forward) for any other.
+backbone (``llama_lean.LEAN_ARCHITECTURES``: LLaMA and SmolLM2, Mistral, Qwen2 without sliding
+windows; the same layers without ``transformers``' general plumbing, products through oneDNN)
+and :class:`TransformersRunner` for every other causal backbone: the model's own forward with
+``transformers``' own cache object (a ``DynamicCache`` built from the model's config, so its
+sliding-window layers, Gemma-2's for one, keep what the model's attention expects).
+docs/BACKBONES.md lists the architectures checked (cache on and off, outputs and gradients).
 """
 from __future__ import annotations
 
@@ -65,9 +69,10 @@ class PromptCache(DynamicCache):
     layer computes its keys and values before attending, so ``fill`` ends the pass right after
     the last layer stores them (the cache raises an internal exception there), skipping that
     layer's attention, output projection and MLP, and the final norm, for the prompt positions.
-    Exact: the stored keys and values are the ones a full pass stores. Families that store keys
-    and values through ``cache.update(key, value, layer_idx)`` (LLaMA, GPT-2) get the saving; any
-    other just runs the full pass. Arguments are ``DynamicCache``'s.
+    Exact: the stored keys and values are the ones a full pass stores. Architectures that store
+    keys and values through ``cache.update(key, value, layer_idx)`` (every one in
+    docs/BACKBONES.md) get the saving; any other just runs the full pass. Arguments are
+    ``DynamicCache``'s.
     """
 
     stop_at: int | None = None
