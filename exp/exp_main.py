@@ -91,7 +91,7 @@ class StepLosses:
     def read(self) -> list[tuple[int, float, float]]:
         if not self.pending:
             return []
-        values = torch.stack([loss for _, loss, _ in self.pending]).float().cpu().tolist()
+        values = torch.stack([loss for _, loss, _ in self.pending]).float().cpu().numpy().tolist()
         out = [(step, value, lr) for (step, _, lr), value in zip(self.pending, values)]
         self.pending.clear()
         return out
