@@ -129,6 +129,8 @@ def test_tf32_switch_uses_the_api_torch_has(new_api):
         assert fake.cuda.matmul.allow_tf32 is False and fake.cudnn.allow_tf32 is False
 
 
+@pytest.mark.skipif(not hasattr(torch.backends.cuda.matmul, "fp32_precision"),
+                    reason="torch < 2.9: the allow_tf32 API (the fake-backends test covers it)")
 def test_tf32_switch_on_the_installed_torch():
     before = torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
     try:
