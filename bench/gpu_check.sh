@@ -94,7 +94,7 @@ else
   part "bench (cpu stand-in)" 600 'bench_figures "$OUT/bench_cpu.json"' -- \
     $PY -m bench.bench_gpu --device cpu --steps 2 --warmup 1 --eval_batches 2 \
       --json "$OUT/bench_cpu.json"
-  part "timellm etth1-96 (cpu)" 600 'run_figures "$OUT/timellm/results"' -- \
+  part "timellm etth1-96 (cpu)" 900 'run_figures "$OUT/timellm/results"' -- \
     $PY run_main.py "${ETTH1[@]}" --model TimeLLM --model_id gpucheck --features S --seq_len 96 \
       --label_len 48 --pred_len 96 --d_model 16 --d_ff 32 --llm_model SmolLM2 --llm_layers 1 \
       --num_tokens 100 --batch_size 24 --eval_batch_size 256 --learning_rate 0.01 \
