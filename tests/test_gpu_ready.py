@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -93,15 +94,30 @@ def test_parser_default_dtype_is_auto_and_a_direct_model_is_fp32(tiny_dirs):
     assert model.llm_model.get_input_embeddings().weight.dtype == torch.float32
 
 
-@pytest.mark.slow
-def test_bf16_run_stores_the_backbone_in_bf16(tmp_path, tiny_dirs, data_root):
-    from tests.test_trainer import TIMELLM_TINY
-    args = [*TIMELLM_TINY, "--llm_path", tiny_dirs["LLAMA"], "--mixed_precision", "bf16",
-            "--train_epochs", "1", "--model_id", "bf16"]
-    run_main(args, tmp_path)
-    m = only_metrics(tmp_path)
-    assert m["args"]["dtype"] == "bfloat16" and m["distributed"]["mixed_precision"] == "bf16"
-    assert np.isfinite(m["metrics"]["mse"])
+def test_run_resolves_dtype_auto_from_the_accelerator(monkeypatch, tmp_path, data_root):
+    """run() builds the model with --dtype auto resolved from the Accelerator's precision: bf16
+    under --mixed_precision bf16, fp32 without; an explicit --dtype is kept."""
+    import exp.exp_main as exp_main
+    from run_main import build_parser
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_trainer(cfg, *a, **k):
+        seen.append(cfg.dtype)
+        raise Stop
+
+    monkeypatch.setattr(exp_main, "Trainer", fake_trainer)
+    base = [*DLINEAR, "--checkpoints", str(tmp_path / "c"), "--results_dir", str(tmp_path / "r")]
+    for extra in (["--mixed_precision", "bf16"], [], ["--mixed_precision", "bf16", "--dtype", "float32"]):
+        from accelerate.state import AcceleratorState
+        AcceleratorState._reset_state(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bf16 on a CPU without native bf16 warns
+            with pytest.raises(Stop):
+                exp_main.run(build_parser().parse_args(base + extra))
+    assert seen == ["bfloat16", "float32", "float32"]
 
 
 # ---- 9. TF32 -----------------------------------------------------------------------------------
