@@ -117,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--num_tokens", type=int, default=1000, help="number of text prototypes")
     add("--prompt_cache", type=int, default=1,
         help="1: exact prompt KV cache for causal backbones; 0: plain forward")
-    add("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
-        help="dtype of the frozen backbone's weights (trainable layers stay float32)")
+    add("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+        help="dtype of the frozen backbone's weights (trainable layers stay float32); auto: the "
+             "mixed-precision format under bf16/fp16, else float32")
     add("--fast_path", type=int, default=1,
         help="1: every exact speed-up (prompt KV cache, cached tokenisation and prototypes, SDPA, "
              "fused mapping layer); 0: the reference's plain computation, for comparisons")
@@ -165,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
     add("--mixed_precision", default=None, choices=["no", "fp16", "bf16"],
         help="explicit mixed precision (overrides --use_amp)")
+    add("--tf32", type=int, default=0, choices=[0, 1],
+        help="1: TensorFloat-32 for fp32 matrix products and cuDNN on GPUs that have it (not exact); "
+             "0: IEEE fp32")
     add("--use_deepspeed", type=int, default=0, help="1: DeepSpeed ZeRO-2 from --deepspeed_config")
     add("--deepspeed_config", default="ds_config_zero2.json", help="DeepSpeed config file")
     add("--results_dir", default="./results", help="where metrics, forecasts and plots go")

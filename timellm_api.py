@@ -27,8 +27,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from exp.config import FLAGS, RunConfig, build_config, setting_string
-from exp.distributed import build_accelerator
-from exp.exp_main import Trainer, checkpoint_folder, start_repetition
+from exp.exp_main import Trainer, checkpoint_folder, start_repetition, start_run
 from run_main import build_parser
 from utils.checkpoint import load_checkpoint
 from utils.errors import ConfigError, UserError
@@ -158,8 +157,7 @@ class Forecaster:
         if cfg.itr != 1:
             raise ConfigError(f"itr={cfg.itr}: a Forecaster runs one repetition; make one per seed "
                               "(seed=...) or use run_main.py --itr")
-        self.config = cfg
-        self._accelerator = build_accelerator(cfg)
+        self.config, self._accelerator = start_run(cfg)
         self._trainer: Trainer | None = None
         self._metrics: dict | None = None
 

@@ -144,7 +144,7 @@ def data_provider(args, flag: str):
         drop_last = bool(args.test_drop_last) and not is_m4
     loader = DataLoader(data_set, batch_size=batch_size, shuffle=shuffle,
                         num_workers=args.num_workers, drop_last=drop_last,
-                        collate_fn=collate_arrays)
+                        collate_fn=collate_arrays, pin_memory=torch.cuda.is_available())
     if len(loader) == 0:
         raise DataError(f"{data_set.data_name}: the {flag} split has "
                         f"{len(data_set)} samples, fewer than one batch of {batch_size} "

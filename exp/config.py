@@ -122,7 +122,7 @@ class RunConfig:
     llm_layers: int
     num_tokens: int
     prompt_cache: int
-    dtype: str
+    dtype: str                     # "auto" until run() resolves it (exp.precision.backbone_dtype)
     fast_path: int
     mapping_vocab: int
     ablation: str
@@ -155,6 +155,7 @@ class RunConfig:
     max_grad_norm: float
     use_amp: bool
     mixed_precision: str | None
+    tf32: int
     use_deepspeed: int
     deepspeed_config: str
     results_dir: str

@@ -1,17 +1,26 @@
 """The run's ``Accelerator``: mixed precision, DeepSpeed ZeRO, processes, trackers.
 
-Everything goes through Accelerate's constructor; nothing here writes environment variables
-or Accelerate's shared state. DeepSpeed is ``Accelerator(deepspeed_plugin=...)``. On CPU
-processes (no GPU) started by ``torchrun``, Accelerate's default would record one process
-(it picks no backend for DeepSpeed without a GPU, so every rank would read the whole data set);
-``InitProcessGroupKwargs(backend="gloo")`` names the backend, and Accelerate then records the
-real world size and rank.
+Everything goes through Accelerate's constructor; nothing here writes Accelerate's shared state.
+DeepSpeed is ``Accelerator(deepspeed_plugin=...)`` with the run's DeepSpeed config
+(:func:`deepspeed_config`: the file, plus ``gradient_clipping`` from ``--max_grad_norm``, which
+Accelerate's ``clip_grad_norm_`` cannot apply under DeepSpeed). On CPU processes (no GPU) started
+by ``torchrun``, Accelerate's default would record one process (it picks no backend for DeepSpeed
+without a GPU, so every rank would read the whole data set); ``InitProcessGroupKwargs(backend="gloo")``
+names the backend, and Accelerate then records the real world size and rank.
+
+A single process started without a launcher (``python run_main.py --use_deepspeed 1``) has no
+rendezvous in its environment, and DeepSpeed then falls back to MPI discovery (``import mpi4py``);
+:func:`single_process_rendezvous` gives it the one-process rendezvous (the only environment
+variables this module writes, and only those absent).
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sys
 import warnings
+from collections.abc import Callable, Mapping
 
 import torch
 from accelerate import Accelerator
@@ -49,11 +58,48 @@ def launched_distributed() -> bool:
     return int(os.environ.get("LOCAL_RANK", -1)) != -1
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def single_process_rendezvous(environ: Mapping[str, str],
+                              port: Callable[[], int] = free_port) -> dict[str, str]:
+    """The rendezvous variables a process started without a launcher lacks: rank 0 of a world of
+    1 on 127.0.0.1 at a free port. Only the absent ones; none under ``torchrun`` / ``accelerate
+    launch`` (``LOCAL_RANK`` set), which give every process its own."""
+    if "LOCAL_RANK" in environ:
+        return {}
+    wanted = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1"}
+    missing = {k: v for k, v in wanted.items() if k not in environ}
+    if "MASTER_PORT" not in environ:
+        missing["MASTER_PORT"] = str(port())
+    return missing
+
+
+def deepspeed_config(path: str, max_grad_norm: float) -> dict:
+    """The DeepSpeed config of a run: the file at ``path``, with ``gradient_clipping`` set to
+    ``--max_grad_norm`` when that is positive. With ``--max_grad_norm 0`` a number in the file is
+    kept and an ``"auto"`` becomes 0 (no clipping; Accelerate would fill ``"auto"`` with 1.0)."""
+    with open(path, encoding="utf-8") as f:
+        config = json.load(f)
+    if max_grad_norm > 0:
+        config["gradient_clipping"] = float(max_grad_norm)
+    elif config.get("gradient_clipping", "auto") == "auto":
+        config["gradient_clipping"] = 0.0
+    return config
+
+
 def deepspeed_kwargs(cfg) -> dict:
-    """``Accelerator`` keywords for ``--use_deepspeed 1`` (none without it)."""
+    """``Accelerator`` keywords for ``--use_deepspeed 1`` (none without it). A process started
+    without a launcher gets the one-process rendezvous first (:func:`single_process_rendezvous`)."""
     if not cfg.use_deepspeed:
         return {}
-    kwargs = {"deepspeed_plugin": DeepSpeedPlugin(hf_ds_config=cfg.deepspeed_config)}
+    os.environ.update(single_process_rendezvous(os.environ))
+    config = deepspeed_config(cfg.deepspeed_config, cfg.max_grad_norm)
+    kwargs = {"deepspeed_plugin": DeepSpeedPlugin(hf_ds_config=config)}
     if not torch.cuda.is_available() and launched_distributed():
         kwargs["kwargs_handlers"] = [InitProcessGroupKwargs(backend="gloo")]
     return kwargs
@@ -64,7 +110,10 @@ def build_accelerator(cfg) -> Accelerator:
     cpu_only = not torch.cuda.is_available() and not cfg.use_deepspeed
     return Accelerator(mixed_precision=mixed_precision(cfg), cpu=cpu_only,
                        gradient_accumulation_steps=cfg.grad_accum,
-                       dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+                       # batches reach a GPU from pinned memory without waiting (the loaders
+                       # pin them there: data_provider.data_factory)
+                       dataloader_config=DataLoaderConfiguration(
+                           use_seedable_sampler=True, non_blocking=torch.cuda.is_available()),
                        **accelerator_kwargs(cfg), **deepspeed_kwargs(cfg))
 
 
@@ -73,5 +122,6 @@ def distributed_info(acc, model) -> dict:
     info = {"type": str(acc.distributed_type).split(".")[-1], "num_processes": acc.num_processes,
             "mixed_precision": acc.mixed_precision, "device": str(acc.device)}
     if model is not None and hasattr(model, "zero_optimization_stage"):  # a DeepSpeed engine
-        info.update(zero_stage=model.zero_optimization_stage(), dp_world_size=model.dp_world_size)
+        info.update(zero_stage=model.zero_optimization_stage(), dp_world_size=model.dp_world_size,
+                    gradient_clipping=float(model.gradient_clipping()))
     return info

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from exp.config import RunConfig, build_config, setting_string
 from exp.distributed import build_accelerator, distributed_info
+from exp.precision import backbone_dtype, set_tf32
 from exp.predict import check_columns
 from exp.progress import progress_bar
 from exp.results import ResultWriter
@@ -38,10 +37,13 @@ from utils.checkpoint import (apply_checkpoint, atomic_save, load_checkpoint, ma
 from utils.errors import ConfigError, UserError
 from utils.lr_schedule import build_lr_controller
 from utils.optim import build_optimizer
-from utils.tools import EarlyStopping, set_seed
+from utils.tools import EarlyStopping, restore_rng_states, rng_states, set_seed
 
-__all__ = ["BestTest", "Trainer", "backbone_checksum", "checkpoint_folder", "run", "setting_string",
-           "start_repetition", "weights_digest"]
+__all__ = ["BestTest", "StepLosses", "Trainer", "backbone_checksum", "checkpoint_folder",
+           "restore_resume_extras", "resume_extras", "run", "setting_string", "start_repetition",
+           "start_run", "weights_digest"]
+
+READ_LOSSES_EVERY = 10  # training steps between reads of their losses to the host (one sync)
 
 
 def backbone_checksum(model) -> float | None:
@@ -74,6 +76,50 @@ def weights_digest(model) -> str:
 def checkpoint_folder(cfg: RunConfig, train_setting: str) -> Path:
     """Where a run's checkpoints live: ``<checkpoints>/<train_setting>-<model_comment>``."""
     return Path(cfg.checkpoints) / f"{train_setting}-{cfg.model_comment}"
+
+
+class StepLosses:
+    """The training losses of the steps since the last read, kept where they were computed.
+
+    Reading a loss to the host (``.item()``, a finiteness test) waits for the GPU to finish the
+    step; :meth:`read` does it once for all pending steps (one transfer every
+    :data:`READ_LOSSES_EVERY` steps instead of two per step), so the CPU can queue the next steps
+    meanwhile. ``add(step, loss, lr)`` keeps a detached 0-d loss and the step's lr; ``read()`` ->
+    ``[(step, value, lr), ...]`` in order, and forgets them.
+    """
+
+    def __init__(self, every: int = READ_LOSSES_EVERY):
+        self.every = every
+        self.pending: list[tuple[int, torch.Tensor, float]] = []
+
+    def add(self, step: int, loss: torch.Tensor, lr: float) -> bool:
+        """Keep one step's loss; True when :meth:`read` is due."""
+        self.pending.append((step, loss.detach().reshape(()), lr))
+        return len(self.pending) >= self.every
+
+    def read(self) -> list[tuple[int, float, float]]:
+        if not self.pending:
+            return []
+        values = torch.stack([loss for _, loss, _ in self.pending]).float().cpu().numpy().tolist()
+        out = [(step, value, lr) for (step, _, lr), value in zip(self.pending, values)]
+        self.pending.clear()
+        return out
+
+
+def resume_extras(acc) -> dict:
+    """What a resumed run needs besides weights, optimiser and schedule: every random generator
+    (CUDA's too when present) and the fp16 loss scaler's state (None without one)."""
+    scaler = getattr(acc, "scaler", None)
+    return {"rng": rng_states(), "scaler": scaler.state_dict() if scaler is not None else None}
+
+
+def restore_resume_extras(acc, state: dict) -> None:
+    """Put back :func:`resume_extras`' generators and scaler (a state without a scaler, e.g. from
+    an fp32 or bf16 run, leaves the run's scaler as it is)."""
+    restore_rng_states(state["rng"])
+    scaler = getattr(acc, "scaler", None)
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
 
 
 class Trainer:
@@ -176,30 +222,40 @@ class Trainer:
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         total, count = 0.0, 0
+        losses = StepLosses()
         bar = progress_bar(acc, f"epoch {epoch + 1}/{cfg.train_epochs}", unit="step", iterable=loader)
         for step, batch in enumerate(bar):
             with acc.accumulate(model):
                 out, true, loss_kwargs = self.task.forward(model, batch, acc.device)
                 loss = self.task.criterion(out.float(), true, **loss_kwargs)
-                if not torch.isfinite(loss):
-                    raise UserError(
-                        f"non-finite training loss ({loss.item()}) at epoch {epoch + 1}, step {step + 1}: "
-                        f"lower --learning_rate (now {lr_ctrl.current_lr:.3g}) or avoid fp16 overflow "
-                        f"(use bf16/fp32); the last good checkpoint is kept in {self.ckpt_dir}")
                 acc.backward(loss)
-                if acc.sync_gradients and cfg.max_grad_norm > 0:
+                if acc.sync_gradients and cfg.max_grad_norm > 0:  # DeepSpeed: its config clips
                     acc.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
             if acc.sync_gradients:
                 lr_ctrl.on_batch_end()
-            value = loss.item()
+            if losses.add(step, loss, lr_ctrl.current_lr):
+                total, count = self._account(losses.read(), total, count, epoch, bar)
+        total, count = self._account(losses.read(), total, count, epoch, bar)
+        return total / max(count, 1)
+
+    def _account(self, steps: list[tuple[int, float, float]], total: float, count: int,
+                 epoch: int, bar) -> tuple[float, int]:
+        """Add read losses to the epoch's sum; a non-finite one stops the run naming its step
+        (the weights may have moved since, but the checkpoint on disk is the last good one)."""
+        for step, value, lr in steps:
+            if not math.isfinite(value):
+                raise UserError(
+                    f"non-finite training loss ({value}) at epoch {epoch + 1}, step {step + 1}: "
+                    f"lower --learning_rate (now {lr:.3g}) or avoid fp16 overflow "
+                    f"(use bf16/fp32); the last good checkpoint is kept in {self.ckpt_dir}")
             total += value
             count += 1
-            self.tracker.step(value, lr_ctrl.current_lr)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr_ctrl.current_lr:.2e}", refresh=False)
-        return total / max(count, 1)
+            self.tracker.step(value, lr)
+        if steps:
+            bar.set_postfix(loss=f"{steps[-1][1]:.4f}", lr=f"{steps[-1][2]:.2e}", refresh=False)
+        return total, count
 
     def _save_best(self, model, epoch: int) -> None:
         if self.acc.is_main_process:
@@ -219,9 +275,7 @@ class Trainer:
             # a ZeRO optimizer holds only this rank's partition: not resumable from one file
             opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
             state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
-                         early=early.state_dict(), history=self.history,
-                         rng={"python": random.getstate(), "numpy": np.random.get_state(),
-                              "torch": torch.get_rng_state()})
+                         early=early.state_dict(), history=self.history, **resume_extras(self.acc))
             atomic_save(state, self.state_path)
         self.acc.wait_for_everyone()
 
@@ -248,9 +302,7 @@ class Trainer:
         lr_ctrl.load_state_dict(state["lr"])
         early.load_state_dict(state["early"])
         self.history = list(state["history"])
-        random.setstate(state["rng"]["python"])
-        np.random.set_state(state["rng"]["numpy"])
-        torch.set_rng_state(state["rng"]["torch"])
+        restore_resume_extras(self.acc, state)
         self.log(f"Resumed {self.setting} after epoch {state['epoch']}")
         if early.early_stop:
             return cfg.train_epochs
@@ -346,6 +398,16 @@ class Trainer:
         return result.metrics
 
 
+def start_run(cfg: RunConfig) -> tuple[RunConfig, object]:
+    """The run's Accelerator, and ``cfg`` with what it decides filled in: ``--dtype auto``
+    becomes the mixed-precision format for the frozen backbone (exp.precision), and ``--tf32``
+    is applied. The command line (:func:`run`) and the Python API both start here."""
+    accelerator = build_accelerator(cfg)
+    cfg = replace(cfg, dtype=backbone_dtype(cfg.dtype, accelerator.mixed_precision))
+    set_tf32(bool(cfg.tf32))
+    return cfg, accelerator
+
+
 def start_repetition(cfg: RunConfig, ii: int, accelerator) -> Trainer:
     """Repetition ``ii`` of ``--itr`` up to training: seeded, its model built, and with
     ``--do_predict`` the forecast's input read (a refused file fails before any training).
@@ -361,8 +423,7 @@ def start_repetition(cfg: RunConfig, ii: int, accelerator) -> Trainer:
 
 def run(args) -> list[dict]:
     """Run the ``--itr`` repetitions the parsed flags ``args`` describe; return their test metrics."""
-    cfg = build_config(args)
-    accelerator = build_accelerator(cfg)
+    cfg, accelerator = start_run(build_config(args))
     out = []
     for ii in range(cfg.itr):
         trainer = start_repetition(cfg, ii, accelerator)

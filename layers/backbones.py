@@ -389,9 +389,15 @@ def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None
 
 
 def torch_dtype(name: str | torch.dtype) -> torch.dtype:
-    """``--dtype`` (``float32``, ``bfloat16``, ``torch.float16``, or a torch dtype) as a torch dtype."""
+    """``--dtype`` (``float32``, ``bfloat16``, ``torch.float16``, or a torch dtype) as a torch dtype.
+
+    ``auto`` is float32 here: a run resolves it from its mixed precision before building the
+    model (``exp.precision.backbone_dtype``); a model built directly has none.
+    """
     if isinstance(name, torch.dtype):
         return name
+    if name == "auto":
+        return torch.float32
     dtype = getattr(torch, str(name).removeprefix("torch."), None)
     if not isinstance(dtype, torch.dtype):
         raise ConfigError(f"dtype {name!r} is not a torch dtype name")

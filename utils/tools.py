@@ -73,3 +73,24 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def rng_states() -> dict:
+    """The state of every generator a run draws from: Python's ``random``, NumPy's global one,
+    torch's CPU generator and, when CUDA is available, every visible GPU's (``cuda``, a list)."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_states(state: dict) -> None:
+    """Put back what :func:`rng_states` saved. GPU generators are restored when CUDA is available,
+    one per saved device up to the devices visible now (a state saved without CUDA has none)."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        for index, device_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(device_state, index)

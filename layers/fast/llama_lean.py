@@ -7,8 +7,11 @@ although only its keys and values are kept, and runs every product through MKL a
 element-wise step as its own pass. :class:`LeanLlama` runs the same layers from the model's own
 weights, norms' epsilons and rotary embedding, and changes only how they are computed:
 
-- grouped-query attention without repeated keys/values: SDPA's grouped-query kernel
-  (``enable_gqa``) with one boolean causal mask per shape, shared by the batch and kept;
+- grouped-query attention through the SDPA call that reaches a fused kernel on the device
+  (:func:`attention_plan`): on a CPU SDPA's grouped-query kernel (``enable_gqa``, no key or value
+  repeated) with one boolean causal mask per shape, shared by the batch and kept; on a GPU no
+  mask tensor (``is_causal`` / a lower-right ``CausalBias``), so Flash (half precision, with
+  ``enable_gqa``) or the memory-efficient kernel (fp32, keys/values repeated) runs;
 - keys and values are plain per-layer tensors (B, kv_heads, S, head_dim), a batch-1 prefix's
   expanded along the batch only when concatenated;
 - a keys/values pass (:meth:`LeanLlama.keys_values`) stops after the last layer's keys and
@@ -28,13 +31,18 @@ positions (no sliding window), no attention dropout and no tensor-parallel split
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention.bias import causal_lower_right
 from transformers import LlamaModel, MistralModel, Qwen2Model
 
 from layers.fast.onednn import WeightPacks, gated_mlp, linear, linear_add
 from layers.fast.stamp import Stamp
+from layers.fast.transfer import to_device
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_heads, S, head_dim)
 
@@ -54,6 +62,35 @@ def supports(llm: nn.Module) -> bool:
     return (float(getattr(config, "attention_dropout", 0.0) or 0.0) == 0.0
             and int(getattr(config, "pretraining_tp", 1) or 1) == 1
             and getattr(config, "sliding_window", None) is None and full)
+
+
+@dataclass(frozen=True)
+class AttentionPlan:
+    """How :meth:`LeanLlama._attend` calls SDPA.
+
+    ``boolean_mask``: one kept (L, S) boolean causal mask (else no mask tensor: ``is_causal``
+    when L == S, a lower-right ``CausalBias`` with a cached prefix); ``repeat_kv``: each key/value
+    head repeated for its query heads (else SDPA's ``enable_gqa``).
+    """
+
+    boolean_mask: bool
+    repeat_kv: bool
+
+
+def attention_plan(device_type: str, dtype: torch.dtype) -> AttentionPlan:
+    """The SDPA call that reaches a fused kernel on ``device_type`` for ``dtype``.
+
+    On a CPU: the boolean mask with ``enable_gqa`` (measured fastest there, bench/README.md).
+    On a GPU any explicit mask leaves only the math kernel (full score matrix), and SDPA's
+    grouped-query support is in its Flash kernel alone (fp16/bf16): so no mask tensor (causal
+    alignment from ``is_causal`` / ``causal_lower_right``, which Flash and the memory-efficient
+    kernel take), with ``enable_gqa`` in half precision (Flash) and repeated keys/values in fp32
+    (the memory-efficient kernel, which takes fp32 but not ``enable_gqa``).
+    """
+    if device_type == "cpu":
+        return AttentionPlan(boolean_mask=True, repeat_kv=False)
+    return AttentionPlan(boolean_mask=False,
+                         repeat_kv=dtype not in (torch.float16, torch.bfloat16))
 
 
 def _rotary_tables(cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,7 +138,7 @@ class TokenProjections:
                  onednn: bool = True):
         self.llm, self.packs, self.max_rows, self.onednn = llm, packs, max_rows, onednn
         self._stamp: Stamp | None = None
-        self._slot = torch.empty(0, dtype=torch.long)
+        self._slot = np.empty(0, dtype=np.int64)  # per token id: its row, or -1 (on the host)
         self._rows = torch.empty(0)
 
     def _depends_on(self) -> Stamp:
@@ -113,27 +150,29 @@ class TokenProjections:
         return Stamp(tensors)
 
     def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        """``ids`` (B, L) on the host (the bookkeeping never reads the device) -> (B, L, q + k + v
+        dims) on the backbone's device."""
+        embedding = self.llm.get_input_embeddings()
+        device = embedding.weight.device
         stamp = self._depends_on()
-        vocab = self.llm.get_input_embeddings().weight.shape[0]
         if stamp.stale(self._stamp) or len(self._rows) > self.max_rows:
             self._stamp = stamp
-            self._slot = torch.full((vocab,), -1, dtype=torch.long, device=ids.device)
-            self._rows = torch.empty(0, device=ids.device)
-        flat = ids.reshape(-1)
+            self._slot = np.full(embedding.weight.shape[0], -1, dtype=np.int64)
+            self._rows = torch.empty(0, device=device)
+        flat = (ids if ids.device.type == "cpu" else ids.cpu()).reshape(-1).numpy()
         slots = self._slot[flat]
         unseen = slots < 0
-        if bool(unseen.any()):
-            new = flat[unseen].unique()
+        if unseen.any():
+            new = np.unique(flat[unseen])
             layer = self.llm.layers[0]
             attn = layer.self_attn
-            x = _rms_norm(layer.input_layernorm, self.llm.get_input_embeddings()(new))
+            x = _rms_norm(layer.input_layernorm, embedding(to_device(torch.from_numpy(new), device)))
             rows = torch.cat([linear(proj, x, self.packs, self.onednn)
                               for proj in (attn.q_proj, attn.k_proj, attn.v_proj)], dim=-1)
-            self._slot[new] = torch.arange(len(self._rows), len(self._rows) + len(new),
-                                           device=ids.device)
+            self._slot[new] = np.arange(len(self._rows), len(self._rows) + len(new))
             self._rows = torch.cat([self._rows, rows]) if len(self._rows) else rows
             slots = self._slot[flat]
-        return self._rows[slots].view(*ids.shape, -1)
+        return self._rows[to_device(torch.from_numpy(slots), device)].view(*ids.shape, -1)
 
 
 class LeanLlama:
@@ -177,18 +216,29 @@ class LeanLlama:
             self._masks[key] = torch.ones(L, S, dtype=torch.bool, device=device).tril(S - L)
         return self._masks[key]
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                plan: AttentionPlan | None = None) -> torch.Tensor:
         """Causal grouped-query attention of the new positions over [past ; new].
 
-        q (B, L, H, hd); k, v (B, kv_heads, S, hd) -> (B, L, H * hd). SDPA's grouped-query
-        kernel (``enable_gqa``: no key or value is repeated) with one boolean (L, S) mask for the
-        batch: new position i sees keys 0 .. S - L + i.
+        q (B, L, H, hd); k, v (B, kv_heads, S, hd) -> (B, L, H * hd): new position i sees keys
+        0 .. S - L + i. How SDPA is called is :func:`attention_plan`'s choice for the device and
+        dtype (``plan`` overrides it: tests run every plan on any device).
         """
         B, L, H, hd = q.shape
-        S = k.shape[2]
-        out = F.scaled_dot_product_attention(q.transpose(1, 2), k, v,
-                                             attn_mask=self._mask(L, S, q.device),
-                                             scale=self.scaling, enable_gqa=True)
+        S, kv_heads = k.shape[2], k.shape[1]
+        plan = plan or attention_plan(q.device.type, q.dtype)
+        grouped = kv_heads != H
+        if grouped and plan.repeat_kv:
+            k = k.repeat_interleave(H // kv_heads, dim=1)
+            v = v.repeat_interleave(H // kv_heads, dim=1)
+        if plan.boolean_mask:
+            causal = {"attn_mask": self._mask(L, S, q.device)}
+        elif L == S:
+            causal = {"is_causal": True}
+        else:
+            causal = {"attn_mask": causal_lower_right(L, S)}
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, scale=self.scaling,
+                                             enable_gqa=grouped and not plan.repeat_kv, **causal)
         return out.transpose(1, 2).reshape(B, L, H * hd)
 
     def _projections(self, layer: nn.Module, h: torch.Tensor, ids: torch.Tensor | None,

@@ -12,6 +12,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from layers.fast.transfer import to_device, with_host_copy
 from layers.prompt import END_MARKER, START_MARKER, TOP_K_LAGS, PromptIds
 
 
@@ -50,13 +51,17 @@ def build_prompts(description: str, pred_len: int, seq_len: int,
                   stats: dict[str, torch.Tensor]) -> list[str]:
     """One prompt per series, the reference's text exactly (docs/REFERENCE.md 3.3).
 
-    ``stats`` is the output of :func:`prompt_statistics`.
+    ``stats`` is the output of :func:`prompt_statistics`. They reach the host in one transfer
+    (one wait for a GPU per batch, not one per statistic): as float64, which holds every float32
+    or bfloat16 value and every lag exactly, so the text is the same as from each tensor's own
+    ``tolist()``.
     """
-    mins = stats["min"].tolist()
-    maxs = stats["max"].tolist()
-    medians = stats["median"].tolist()
-    upward = (stats["trend"] > 0).tolist()
-    lags = stats["lags"].tolist()
+    table = torch.cat([torch.stack([stats["min"], stats["max"], stats["median"], stats["trend"]],
+                                   dim=1).double(), stats["lags"].double()], dim=1)
+    host = table.cpu().numpy()                      # (B*N, 4 + top_k), the one transfer
+    mins, maxs, medians = host[:, 0].tolist(), host[:, 1].tolist(), host[:, 2].tolist()
+    upward = (host[:, 3] > 0).tolist()
+    lags = host[:, 4:].astype("int64").tolist()
     head = (f"{START_MARKER}Dataset description: {description}"
             f"Task description: forecast the next {pred_len} steps given the previous "
             f"{seq_len} steps information; Input statistics: ")
@@ -102,7 +107,8 @@ class TokenizerCache:
 
 class FastPromptIds(PromptIds):
     """:class:`layers.prompt.PromptIds` from batched statistics and cached tokenisation: the
-    same ids, (B*N, T, 1) -> (B*N, S)."""
+    same ids, (B*N, T, 1) -> (B*N, S), on the series' device, carrying their host copy
+    (:mod:`layers.fast.transfer`) for the prompt cache."""
 
     def __init__(self, tokenizer, description: str, pred_len: int, seq_len: int,
                  top_k: int = TOP_K_LAGS):
@@ -112,4 +118,5 @@ class FastPromptIds(PromptIds):
     def __call__(self, series: torch.Tensor) -> torch.Tensor:
         prompts = build_prompts(self.description, self.pred_len, self.seq_len,
                                 prompt_statistics(series, self.top_k))
-        return self.tokens(prompts).to(series.device)
+        ids = self.tokens(prompts)
+        return with_host_copy(to_device(ids, series.device), ids)

@@ -33,6 +33,7 @@ import inspect
 from collections import OrderedDict
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.profiler import record_function
@@ -40,6 +41,7 @@ from transformers import DynamicCache
 
 from layers.fast import llama_lean
 from layers.fast.stamp import Stamp, autocast_key
+from layers.fast.transfer import host_copy
 
 
 def cache_kwarg(llm: nn.Module) -> str:
@@ -119,7 +121,8 @@ class TransformersRunner:
 
     def keys_values(self, embeds: torch.Tensor, start: int, past: list | None = None,
                     ids: torch.Tensor | None = None) -> list:
-        """``ids`` (the token ids of ``embeds``) is accepted for the common interface, unused."""
+        """``ids`` (the token ids of ``embeds``, on the host) is accepted for the common
+        interface, unused."""
         cache = self._cache(past, embeds.shape[0])
         cache.fill(self.llm, self.kw, inputs_embeds=embeds,
                    position_ids=self._positions(embeds, start))
@@ -174,12 +177,14 @@ class PromptKVCache:
         embed: Callable = llm.get_input_embeddings()
         dtype = embed.weight.dtype
         B, S = prompt_ids.shape
+        host = host_copy(prompt_ids)  # the bookkeeping reads ids on the host, never the GPU
         with torch.no_grad(), record_function("timellm.llm_prompt"):
-            start, kv = self._shared_prefix(llm, runner, prompt_ids) if shared else (0, None)
+            start, kv = (self._shared_prefix(llm, runner, prompt_ids, host.numpy()) if shared
+                         else (0, None))
             if start < S:
                 self.stats["prompt_tokens"] += B * (S - start)
                 ids = prompt_ids[:, start:]
-                kv = runner.keys_values(embed(ids).to(dtype), start, kv, ids=ids)
+                kv = runner.keys_values(embed(ids).to(dtype), start, kv, ids=host[:, start:])
         with record_function("timellm.llm_patches"):
             return runner.hidden_states(patch_embeds.to(dtype), S, kv)
 
@@ -189,10 +194,14 @@ class PromptKVCache:
         device = llm.get_input_embeddings().weight.device
         return Stamp(llm.parameters(), id(llm), autocast_key(device))
 
-    def _shared_prefix(self, llm: nn.Module, runner, ids: torch.Tensor):
-        """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None)."""
+    def _shared_prefix(self, llm: nn.Module, runner, ids: torch.Tensor, host: np.ndarray):
+        """(prefix length, per-layer [(k, v)] with batch 1) for the batch, or (0, None).
+
+        ``ids`` (B, S) on the model's device, ``host`` the same ids on the host: every check
+        reads ``host``, so none waits for a GPU.
+        """
         context = self._context(llm)
-        S = ids.shape[1]
+        S = host.shape[1]
         latest = None
         for key in reversed(self._prefixes):
             if context.stale(key[0]):
@@ -200,22 +209,21 @@ class PromptKVCache:
             prefix, kv = self._prefixes[key]
             latest = latest if latest is not None else prefix
             n = prefix.shape[0]
-            if n <= S and bool((ids[:, :n] == prefix).all()):
+            if n <= S and bool((host[:, :n] == prefix).all()):
                 self._prefixes.move_to_end(key)
                 self.stats["hits"] += 1
                 return n, kv
         self.stats["misses"] += 1
-        n = self._common_length(ids)
+        n = self._common_length(host)
         if latest is not None:  # shrink towards the prefix shared by the whole run
             m = min(n, latest.shape[0])
-            same = (ids[0, :m] == latest[:m]).to(torch.int8)
-            n = int(same.cumprod(0).sum())
+            n = _leading_true(host[0, :m] == latest[:m])
         if n == 0:
             return 0, None
-        prefix = ids[0, :n].clone()
+        prefix = host[0, :n].copy()
         embed = llm.get_input_embeddings()
-        kv = runner.keys_values(embed(prefix.unsqueeze(0)).to(embed.weight.dtype), 0,
-                                ids=prefix.unsqueeze(0))
+        kv = runner.keys_values(embed(ids[:1, :n]).to(embed.weight.dtype), 0,
+                                ids=torch.from_numpy(prefix).unsqueeze(0))
         self.stats["prefix_tokens"] += n
         self._prefixes[(context, tuple(prefix.tolist()))] = (prefix, kv)
         while len(self._prefixes) > self.max_prefixes:
@@ -223,7 +231,12 @@ class PromptKVCache:
         return n, kv
 
     @staticmethod
-    def _common_length(ids: torch.Tensor) -> int:
-        """Length of the longest token prefix shared by every row of ``ids`` (B, S)."""
-        same = (ids == ids[:1]).all(dim=0).to(torch.int8)
-        return int(same.cumprod(0).sum())
+    def _common_length(host: np.ndarray) -> int:
+        """Length of the longest token prefix shared by every row of ``host`` (B, S)."""
+        return _leading_true((host == host[:1]).all(axis=0))
+
+
+def _leading_true(flags: np.ndarray) -> int:
+    """How many entries of the 1-D boolean ``flags`` are True before the first False."""
+    false = np.flatnonzero(~flags)
+    return int(false[0]) if len(false) else int(flags.shape[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import sqrt
 
 import torch
+import torch.nn.functional as F
 
 from layers.Reprogramming import PrototypeSource, ReprogrammingLayer
 from layers.fast.mapping import MappingLayer
@@ -66,9 +67,11 @@ class FastReprogrammingLayer(ReprogrammingLayer):
         """``attend`` from :meth:`fast_source`'s tensors: (B, L, d_model) -> (B, L, d_llm).
 
         The scores live as (H, B*L, S), so every product is one batched matmul over the heads and
-        nothing large is permuted. Dropout draws its mask over a (B, H, L, S) tensor exactly as
-        ``nn.Dropout`` does on the reference's contiguous scores (same generator calls, same
-        values), and applies it through a permuted view: the same masks as :meth:`attend`.
+        nothing large is permuted. Dropout draws its mask by calling ``F.dropout`` on ones of the
+        reference's contiguous (B, H, L, S) scores' shape and dtype, so the generator is called
+        exactly as ``nn.Dropout`` calls it there, on a CPU and on a GPU (whose fused kernel draws
+        differently from ``bernoulli_``); the mask is applied through a permuted view: the same
+        masks as :meth:`attend`.
         """
         B, L, d_model = target_embedding.shape
         H, _, S = maps.shape
@@ -83,13 +86,12 @@ class FastReprogrammingLayer(ReprogrammingLayer):
         attention = torch.softmax(scores, dim=-1)
         p = self.dropout.p
         if self.training and p > 0:
-            if p >= 1:
-                attention = attention * 0
-            else:
-                noise = torch.empty(B, H, L, S, dtype=attention.dtype, device=attention.device)
-                noise.bernoulli_(1 - p).div_(1 - p)
-                attention = attention.view(H, B, L, S) * noise.permute(1, 0, 2, 3)
-                attention = attention.reshape(H, B * L, S)
+            # the reference's dropout applied to ones of its scores' shape, dtype and layout is
+            # its mask (0 or 1/(1-p)): the same generator calls on every device (a CPU's
+            # bernoulli_, a GPU's fused kernel), so the same masks as attend()
+            keep = F.dropout(attention.new_ones(B, H, L, S), p, training=True)
+            attention = attention.view(H, B, L, S) * keep.permute(1, 0, 2, 3)
+            attention = attention.reshape(H, B * L, S)
         out = torch.bmm(attention, value)                           # (H, B*L, E)
         out = out.transpose(0, 1).reshape(B, L, -1)                 # (B, L, H*E)
         return self.out_projection(out)
