@@ -162,7 +162,8 @@ def runs_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:
                     ""]
 
 
-TABLE_TITLES = {"fewshot10": "ETTh1, 10% few-shot (paper Table 3 protocol)"}
+TABLE_TITLES = {"fewshot10": "ETTh1, 10% few-shot (paper Table 3 protocol)",
+                "longterm": "ETTh1, full training split (long-term forecasting protocol)"}
 
 
 def render(dest: Path = RESULTS, published=None) -> str:
