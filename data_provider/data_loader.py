@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from data_provider.fetch import SOURCES, dataset_for_file, setup_command
 from data_provider.m4 import left_pad, load_m4, load_naive2, m4_lengths, m4_pattern
 from utils.errors import ConfigError, DataError, unknown_name
-from utils.timefeatures import calendar_integers, time_features
+from utils.timefeatures import time_marks
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FEATURES = ("M", "S", "MS")
@@ -270,11 +270,7 @@ class _WindowDataset(Dataset):
         all_dates = parse_dates(df["date"].iloc[:max(border2s)], self.path)
         check_date_order(all_dates, self.path)
         dates = all_dates[self.border1:self.border2]
-        if self.timeenc == 1:
-            stamp = time_features(dates, freq=self.freq).T
-        else:
-            stamp = calendar_integers(dates, self.minute_step)
-        self.data_stamp = np.ascontiguousarray(stamp, dtype=np.float32)
+        self.data_stamp = time_marks(dates, self.timeenc, self.freq, self.minute_step)
 
         self.n_channels = split.shape[1]
         self.tot_len = len(split) - L - H + 1

@@ -31,7 +31,7 @@ import pandas as pd
 from data_provider.data_loader import (Borders, StandardScaler, _WindowDataset,
                                        custom_borders, few_shot_border, parse_dates)
 from utils.errors import DataError
-from utils.timefeatures import calendar_integers, time_features
+from utils.timefeatures import time_marks
 
 __all__ = ["Dataset_Long", "LongTable", "per_series_scaler", "read_long_table", "rows_needed",
            "series_borders"]
@@ -207,8 +207,7 @@ class Dataset_Long(_WindowDataset):
             part = values[b1:b2]
             rows.append((part - self.scaler.mean_[k]) / self.scaler.scale_[k] if self.scale else part)
             split_dates = dates[b1:b2]
-            stamps.append(time_features(split_dates, freq=self.freq).T if self.timeenc == 1
-                          else calendar_integers(split_dates, self.minute_step))
+            stamps.append(time_marks(split_dates, self.timeenc, self.freq, self.minute_step))
         lengths = np.array([len(r) for r in rows])
         self.row_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.windows = lengths - L - H + 1

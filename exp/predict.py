@@ -39,7 +39,7 @@ from data_provider.m4 import left_pad
 from exp.results import plot_future, plot_panel_future
 from utils.checkpoint import atomic_write_text
 from utils.errors import DataError, UserError
-from utils.timefeatures import calendar_integers, normalize_freq, time_features
+from utils.timefeatures import normalize_freq, time_marks
 
 __all__ = ["FutureInput", "SeriesPanel", "check_columns", "data_step", "forecast_table",
            "forecast_values", "frame_table", "future_dates", "long_panel", "model_inputs",
@@ -193,12 +193,6 @@ def read_future_input(path: str, columns, features: str, target: str, seq_len: i
     out = columns if features == "M" else (columns[-1],)
     return FutureInput(path, columns, out, history, dates[len(df) - seq_len:],
                        future_dates(dates[-1], step, pred_len), how)
-
-
-def time_marks(dates: pd.DatetimeIndex, timeenc: int, freq: str, minute_step: int | None) -> np.ndarray:
-    """Calendar marks of ``dates`` exactly as the datasets build them: (T, F) float32."""
-    stamp = time_features(dates, freq=freq).T if timeenc == 1 else calendar_integers(dates, minute_step)
-    return np.ascontiguousarray(stamp, dtype=np.float32)
 
 
 def forecast_channels(future: FutureInput, features: str, channel_independence: int) -> np.ndarray:

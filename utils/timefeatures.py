@@ -138,3 +138,10 @@ def calendar_integers(dates, minute_step: int | None = None) -> np.ndarray:
     if minute_step is not None:
         cols.append(index.minute // minute_step)
     return np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1)
+
+
+def time_marks(dates, timeenc: int, freq: str, minute_step: int | None = None) -> np.ndarray:
+    """The calendar marks every dataset and forecast feeds the models, (T, F) float32:
+    :func:`time_features` for ``--embed timeF`` (``timeenc`` 1), else :func:`calendar_integers`."""
+    stamp = time_features(dates, freq=freq).T if timeenc == 1 else calendar_integers(dates, minute_step)
+    return np.ascontiguousarray(stamp, dtype=np.float32)
