@@ -7,10 +7,10 @@ from ``seq_len`` to ``seq_len + pred_len`` by a Linear, then passed through ``e_
 TimesBlocks, each followed by one shared LayerNorm. A TimesBlock finds the ``--top_k``
 strongest periods of the batch (FFT amplitudes averaged over the batch and channels, the
 constant term excluded), folds the series into a (cycles x period) grid per period, runs two
-Inception blocks (``--num_kernels`` kernels, GELU between; :mod:`layers.Conv_Blocks`) over
-the grid, unfolds, and sums the k results weighted by a softmax of each sample's amplitudes at
-those periods, plus the input. A Linear projects ``d_model`` to ``c_out``; the last
-``pred_len`` steps, de-normalised, are the forecast.
+Inception blocks (``--num_kernels`` kernels, GELU between; :mod:`layers.Conv_Blocks`; each one
+merged convolution under ``--fast_path 1``) over the grid, unfolds, and sums the k results
+weighted by a softmax of each sample's amplitudes at those periods, plus the input. A Linear
+projects ``d_model`` to ``c_out``; the last ``pred_len`` steps, de-normalised, are the forecast.
 """
 from __future__ import annotations
 
@@ -44,10 +44,11 @@ class TimesBlock(nn.Module):
         super().__init__()
         self.length = configs.seq_len + configs.pred_len
         self.k = configs.top_k
+        merged = bool(getattr(configs, "fast_path", 1))
         self.conv = nn.Sequential(
-            Inception_Block_V1(configs.d_model, configs.d_ff, num_kernels=configs.num_kernels),
+            Inception_Block_V1(configs.d_model, configs.d_ff, configs.num_kernels, merged),
             nn.GELU(),
-            Inception_Block_V1(configs.d_ff, configs.d_model, num_kernels=configs.num_kernels))
+            Inception_Block_V1(configs.d_ff, configs.d_model, configs.num_kernels, merged))
 
     def fold(self, x: torch.Tensor, period: int) -> torch.Tensor:
         """x (B, T, N) zero-padded to whole periods -> (B, N, cycles, period); then the 2-D

@@ -57,6 +57,49 @@ def test_inception_block_keeps_the_grid_and_averages_kernels():
     assert all(conv.bias.abs().sum() == 0 for conv in block.kernels)
 
 
+def test_merged_inception_kernel_equals_the_kernels_one_by_one():
+    torch.manual_seed(0)
+    block = Inception_Block_V1(4, 6, num_kernels=6)
+    for conv in block.kernels:  # non-zero biases, so their averaging is checked too
+        torch.nn.init.normal_(conv.bias)
+    weight, bias = block.merged_kernel()
+    assert weight.shape == (6, 4, 11, 11)
+    torch.testing.assert_close(weight[:, :, 5, 5], sum(c.weight[:, :, c.padding[0], c.padding[0]]
+                                                        for c in block.kernels) / 6)
+    x = torch.randn(3, 4, 5, 9)
+    grads = []
+    for merged in (True, False):
+        block.merged = merged
+        block.zero_grad()
+        out = block(x)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads.append((out.detach(), [c.weight.grad.clone() for c in block.kernels],
+                      [c.bias.grad.clone() for c in block.kernels]))
+    (out_m, wg_m, bg_m), (out_p, wg_p, bg_p) = grads
+    torch.testing.assert_close(out_m, out_p, rtol=1e-5, atol=1e-5)
+    for a, b in zip(wg_m + bg_m, wg_p + bg_p):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_path_off_runs_the_authors_computation_with_the_same_result():
+    torch.manual_seed(0)
+    fast = get_model_class("TimesNet")(configs(fast_path=1)).eval()
+    plain = get_model_class("TimesNet")(configs(fast_path=0)).eval()
+    plain.load_state_dict(fast.state_dict())
+    assert all(not m.merged for m in plain.modules() if isinstance(m, Inception_Block_V1))
+    assert all(m.merged for m in fast.modules() if isinstance(m, Inception_Block_V1))
+    batch = make_batch(configs(), B=3)[:4]
+    outs = []
+    for model in (fast, plain):
+        model.zero_grad()
+        out = model(*batch)
+        out.square().mean().backward()
+        outs.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-5)
+    for a, b in zip(outs[0][1], outs[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_overfits_one_batch():
     torch.manual_seed(0)
     cfg = configs()
