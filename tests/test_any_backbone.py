@@ -1,12 +1,13 @@
 """Any Hugging Face language model as Time-LLM's backbone through ``--llm_path`` (docs/BACKBONES.md).
 
-Tiny random models of ten architectures (``tests.tiny_backbones.TINY``: llama, mistral, qwen2,
-gemma2, phi3, gpt_neox, gpt2, opt, bert, distilbert) are built offline from configs and saved to
-a temporary folder. Checked: what the loader reads from each model (depth, layer list, width,
-causality, pad token); the prompt KV cache on and off give the same outputs and gradients (1e-5)
-for every causal one, through the lean runner where it serves the architecture and through
-``transformers``' own cache objects otherwise; a run of ``run_main`` end to end with each (slow);
-an architecture that cannot run is one line and exit status 2.
+Tiny random models of fourteen architectures (``tests.tiny_backbones.TINY``: llama, mistral,
+qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, gpt2, opt, bert, distilbert, roberta)
+are built offline from configs and saved to a temporary folder. Checked: what the loader reads
+from each model (depth, layer list, width, causality, pad token); the prompt KV cache on and off
+give the same outputs and gradients (1e-5) for every causal one, through the lean runner where it
+serves the architecture and through ``transformers``' own cache objects otherwise; the lean
+runner refuses the architectures whose layers it does not reproduce; a run of ``run_main`` end
+to end with each (slow); an architecture that cannot run is one line and exit status 2.
 """
 from __future__ import annotations
 
@@ -28,15 +29,20 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 # the class transformers' AutoModel gives for each architecture's config
 BASE_CLASS = {"llama": "LlamaModel", "mistral": "MistralModel", "qwen2": "Qwen2Model",
-              "gemma2": "Gemma2Model", "phi3": "Phi3Model", "gpt_neox": "GPTNeoXModel",
+              "qwen3": "Qwen3Model", "gemma": "GemmaModel", "gemma2": "Gemma2Model",
+              "gemma3_text": "Gemma3TextModel", "phi3": "Phi3Model", "gpt_neox": "GPTNeoXModel",
               "gpt2": "GPT2Model", "opt": "OPTModel", "bert": "BertModel",
-              "distilbert": "DistilBertModel"}
-LEAN = {"llama", "mistral", "qwen2"}  # tiny_backbones builds these without a sliding window
+              "distilbert": "DistilBertModel", "roberta": "RobertaModel"}
+# tiny_backbones builds these without a sliding window; Qwen3 and Gemma-3 (query/key norms),
+# Gemma-2 (softcapping, sliding window) run through transformers
+LEAN = {"llama", "mistral", "qwen2", "gemma"}
 
 
 def test_the_zoo_covers_the_issue_list():
     assert set(TINY) == set(CAUSAL) | set(ENCODERS) == set(BASE_CLASS)
-    assert {"llama", "mistral", "qwen2", "gemma2", "phi3", "gpt_neox", "gpt2"} <= set(CAUSAL)
+    assert {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3",
+            "gpt_neox", "gpt2"} <= set(CAUSAL)
+    assert {"bert", "roberta"} <= set(ENCODERS)
 
 
 @pytest.mark.parametrize("family", sorted(TINY))
@@ -59,7 +65,7 @@ def test_read_from_the_model(tiny_zoo, family):
 def test_causality_is_what_the_model_does(tiny_zoo):
     """The flag the loader reads agrees with the computation: for a causal model a change to the
     last position leaves the earlier outputs alone; for an encoder it does not."""
-    for family in ("gemma2", "gpt_neox", "bert"):
+    for family in ("gemma2", "gemma3_text", "gpt_neox", "bert", "roberta"):
         bb = load_backbone("auto", 2, llm_path=tiny_zoo[family])
         x = torch.randn(1, 6, 32)
         y = x.clone()
@@ -107,7 +113,7 @@ def test_prompt_cache_on_and_off_agree(tiny_zoo, family):
 @pytest.mark.parametrize("family", sorted(LEAN))
 def test_lean_runner_equals_transformers_cache(tiny_zoo, family):
     """The lean runner's keys/values and hidden states over a cached prefix equal the model's own
-    forward with a DynamicCache (Mistral and Qwen2 as well as LLaMA)."""
+    forward with a DynamicCache (Mistral, Qwen2 and Gemma as well as LLaMA)."""
     llm = load_backbone("auto", 2, llm_path=tiny_zoo[family]).model
     lean, ref = llama_lean.LeanLlama(llm), TransformersRunner(llm)
     g = torch.Generator().manual_seed(3)
@@ -128,6 +134,20 @@ def test_a_sliding_window_turns_the_lean_runner_off(tiny_zoo):
     assert llama_lean.supports(llm)
     llm.config.sliding_window = 16
     assert not llama_lean.supports(llm)
+
+
+def test_the_lean_runner_refuses_query_key_norms(tiny_zoo):
+    """Qwen3 has LLaMA's layer layout plus per-head query/key RMSNorms, which the lean runner
+    does not apply: ``supports`` refuses it, and rightly: forced onto the model, the lean
+    runner's hidden states are not the model's. (Gemma-3's layers, with the same norms and a
+    rotary embedding per layer type, are refused too: ``test_read_from_the_model``.)"""
+    llm = load_backbone("auto", 2, llm_path=tiny_zoo["qwen3"]).model
+    assert not llama_lean.supports(llm)
+    x = torch.randn(2, 6, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = TransformersRunner(llm).hidden_states(x, 0)
+        lean = llama_lean.LeanLlama(llm).hidden_states(x, 0)
+    assert lean.shape == ref.shape and not torch.allclose(lean, ref, atol=1e-3)
 
 
 def test_llm_model_auto_and_its_default():

@@ -1,12 +1,13 @@
 """Tiny random backbones of many architectures with real tokenizers, saved as Hugging Face folders.
 
 Each folder loads through ``--llm_path`` (the architecture from its config, ``--llm_model auto``
-or a shortcut name). :data:`TINY` lists the architectures: llama, mistral, qwen2, gemma2, phi3,
-gpt_neox, gpt2, opt (decoders) and bert, distilbert (encoders), each built from a config alone
-(no downloads). The tokenizers are trained in milliseconds with the ``tokenizers`` library on
-Time-LLM prompts, so every prompt character is covered: byte-level BPE, with a BOS added like
-LLaMA's where the architecture has one; WordPiece for the encoders ([CLS] ... [SEP], no EOS, so
-the loader pads with '[PAD]').
+or a shortcut name). :data:`TINY` lists the architectures: llama, mistral, qwen2, qwen3, gemma,
+gemma2, gemma3_text, phi3, gpt_neox, gpt2, opt (decoders) and bert, distilbert, roberta
+(encoders), each built from a config alone (no downloads). The tokenizers are trained in
+milliseconds with the ``tokenizers`` library on Time-LLM prompts, so every prompt character is
+covered: byte-level BPE, with a BOS added like LLaMA's where the architecture has one (RoBERTa's
+wraps the text in <s> ... </s>, with a '<pad>' of its own); WordPiece for bert and distilbert
+([CLS] ... [SEP], no EOS, so the loader pads with '[PAD]').
 """
 from __future__ import annotations
 
@@ -39,22 +40,28 @@ def training_texts() -> list[str]:
     return texts
 
 
-def _bpe_tokenizer(bos: str | None, eos: str, unk: str | None, vocab_size: int = 400):
+def _bpe_tokenizer(bos: str | None, eos: str, unk: str | None, pad: str | None = None,
+                   wrap: bool = False, vocab_size: int = 400):
+    """Byte-level BPE: ``bos`` before the text (and ``eos`` after it with ``wrap``, RoBERTa's
+    ``<s> ... </s>``); ``pad`` a pad token of its own (else the loader pads with EOS)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    specials = [t for t in (unk, bos, eos) if t]
+    # RoBERTa's ids with a pad (<s> 0, <pad> 1, </s> 2, <unk> 3), else unk, bos, eos first
+    specials = [t for t in ((bos, pad, eos, unk) if pad else (unk, bos, eos)) if t]
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tok.train_from_iterator(training_texts(), trainer)
     if bos:
-        tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", special_tokens=[(bos, tok.token_to_id(bos))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, unk_token=unk)
+        single = f"{bos} $A {eos}" if wrap else f"{bos} $A"
+        ids = [(t, tok.token_to_id(t)) for t in ((bos, eos) if wrap else (bos,))]
+        tok.post_processor = processors.TemplateProcessing(single=single, special_tokens=ids)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, unk_token=unk,
+                                   pad_token=pad)
 
 
 def _wordpiece_tokenizer(vocab_size: int = 300):
@@ -88,9 +95,18 @@ TINY: dict[str, tuple[str, object]] = {
     "llama": ("bpe_bos", lambda h, n, d: _decoder(h, n, d)),
     "mistral": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, sliding_window=None)),
     "qwen2": ("bpe", lambda h, n, d: _decoder(h, n, d)),
+    # query/key RMSNorms per head (the lean runner has none: it must refuse Qwen3)
+    "qwen3": ("bpe", lambda h, n, d: _decoder(h, n, d, head_dim=h // 4)),
+    # embeddings scaled by sqrt(hidden), (1 + weight) RMSNorms, GELU MLP
+    "gemma": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, head_dim=h // 4)),
     # a sliding window shorter than the prompt, on every other layer (Gemma-2's pattern)
     "gemma2": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, head_dim=h // 4, sliding_window=16,
                                                   query_pre_attn_scalar=h // 4)),
+    # Gemma-3: a sliding-window layer (window 16, shorter than the prompt, its own rotary base)
+    # then a global one, query/key norms, scaled embeddings
+    "gemma3_text": ("bpe_bos", lambda h, n, d: _decoder(
+        h, n, d, head_dim=h // 4, query_pre_attn_scalar=h // 4, sliding_window=16,
+        layer_types=["sliding_attention", "full_attention"] * (n // 2) + ["sliding_attention"] * (n % 2))),
     "phi3": ("bpe_bos", lambda h, n, d: _decoder(h, n, d, resid_pdrop=d, embd_pdrop=d,
                                                 pad_token_id=None)),
     "gpt_neox": ("bpe", lambda h, n, d: dict(hidden_size=h, intermediate_size=2 * h,
@@ -111,9 +127,16 @@ TINY: dict[str, tuple[str, object]] = {
     "distilbert": ("wordpiece", lambda h, n, d: dict(dim=h, n_layers=n, n_heads=4,
                                                     hidden_dim=2 * h, max_position_embeddings=1024,
                                                     dropout=d, attention_dropout=d)),
+    # positions start after the pad id (padding_idx + 1 = 2), so 1024 + 2 position rows
+    "roberta": ("bpe_roberta", lambda h, n, d: dict(hidden_size=h, num_hidden_layers=n,
+                                                   num_attention_heads=4, intermediate_size=2 * h,
+                                                   max_position_embeddings=1024 + 2,
+                                                   hidden_dropout_prob=d,
+                                                   attention_probs_dropout_prob=d)),
 }
-CAUSAL = ("llama", "mistral", "qwen2", "gemma2", "phi3", "gpt_neox", "gpt2", "opt")
-ENCODERS = ("bert", "distilbert")
+CAUSAL = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3",
+          "gpt_neox", "gpt2", "opt")
+ENCODERS = ("bert", "distilbert", "roberta")
 
 
 def _tokenizer(kind: str):
@@ -121,6 +144,8 @@ def _tokenizer(kind: str):
         return _wordpiece_tokenizer()
     if kind == "bpe_bos":
         return _bpe_tokenizer("<s>", "</s>", "<unk>")
+    if kind == "bpe_roberta":
+        return _bpe_tokenizer("<s>", "</s>", "<unk>", pad="<pad>", wrap=True)
     return _bpe_tokenizer(None, "<|endoftext|>", None)
 
 
@@ -139,6 +164,8 @@ def build_tiny(family: str, folder: str | os.PathLike, hidden: int = 32, layers:
     special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}
     if kind == "wordpiece":
         special = {"pad_token_id": tok.pad_token_id}
+    elif kind == "bpe_roberta":
+        special["pad_token_id"] = tok.pad_token_id
     elif kind == "bpe":
         special = {"bos_token_id": tok.eos_token_id, "eos_token_id": tok.eos_token_id}
     config = AutoConfig.for_model(family, vocab_size=len(tok),

@@ -24,10 +24,14 @@ weights, norms' epsilons and rotary embedding, and changes only how they are com
 
 The numbers are the model's up to float rounding (summation order inside the products; tests:
 1e-5). Used by :class:`layers.fast.prompt_cache.PromptKVCache` when :func:`supports` says the backbone
-is one of :data:`LEAN_ARCHITECTURES` (LLaMA, Mistral, Qwen2: the same layers, Qwen2 with
-query/key/value biases), plain (no adapter wrapper), with every layer attending to all earlier
-positions (no sliding window), no attention dropout and no tensor-parallel split; anything else
-(Qwen3's and Gemma's extra norms, sliding windows, other layouts) runs through ``transformers``.
+is one of :data:`LEAN_ARCHITECTURES` (LLaMA, Mistral, Qwen2, Gemma: the same layers, Qwen2 with
+query/key/value biases; Gemma's (1 + weight) RMSNorm runs as its own module (a norm without
+LLaMA's ``variance_epsilon``), its GELU as the MLP's ``act_fn``, and its sqrt(hidden) embedding
+scale sits in its embedding module, so the prompt's embeddings arrive scaled and
+``inputs_embeds`` are not rescaled, as in the model's forward), plain (no adapter wrapper), with
+every layer attending to all earlier positions (no sliding window), no attention dropout and no
+tensor-parallel split; anything else (Qwen3's and Gemma-3's per-head query/key norms, Gemma-2's
+softcapping and extra norms, sliding windows, other layouts) runs through ``transformers``.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.attention.bias import causal_lower_right
-from transformers import LlamaModel, MistralModel, Qwen2Model
+from transformers import GemmaModel, LlamaModel, MistralModel, Qwen2Model
 
 from layers.fast.onednn import WeightPacks, gated_mlp, linear, linear_add
 from layers.fast.stamp import Stamp
@@ -47,8 +51,9 @@ from layers.fast.transfer import to_device
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, kv_heads, S, head_dim)
 
 # the base models whose layers LeanLlama runs (names as docs/BACKBONES.md lists them)
+# (exact types: Qwen3Model and Gemma3TextModel share the layout but add query/key norms)
 LEAN_ARCHITECTURES: dict[type, str] = {LlamaModel: "llama", MistralModel: "mistral",
-                                       Qwen2Model: "qwen2"}
+                                       Qwen2Model: "qwen2", GemmaModel: "gemma"}
 
 
 def supports(llm: nn.Module) -> bool:

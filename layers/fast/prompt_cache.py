@@ -20,8 +20,8 @@ layer stores them (:class:`PromptCache`): that layer's attention, output project
 and the final norm, never run for prompt positions.
 
 Two runners do the passes: :class:`layers.fast.llama_lean.LeanLlama` for a plain LLaMA-family
-backbone (``llama_lean.LEAN_ARCHITECTURES``: LLaMA and SmolLM2, Mistral, Qwen2 without sliding
-windows; the same layers without ``transformers``' general plumbing, products through oneDNN)
+backbone (``llama_lean.LEAN_ARCHITECTURES``: LLaMA and SmolLM2, Mistral, Qwen2, Gemma without
+sliding windows; the same layers without ``transformers``' general plumbing, products through oneDNN)
 and :class:`TransformersRunner` for every other causal backbone: the model's own forward with
 ``transformers``' own cache object (a ``DynamicCache`` built from the model's config, so its
 sliding-window layers, Gemma-2's for one, keep what the model's attention expects).
