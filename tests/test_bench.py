@@ -1,9 +1,13 @@
 """The benchmarks' recipes are the scripts' own (no separate copy that could drift)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import torch
 
 from bench import bench_models
+from models import get_model_class
 from run_main import build_parser
 
 
@@ -23,3 +27,22 @@ def test_table_reports_errors_in_their_row():
     rows = [{"label": "X", "error": "boom"}]
     lines = bench_models.table(rows)
     assert lines[-1].startswith("| X |") and "error: boom" in lines[-1]
+
+
+def test_vs_authors_refuses_in_one_line_without_their_code(tmp_path, monkeypatch, capsys):
+    from bench import bench_vs_authors
+    monkeypatch.setenv("TIMELLM_AUTHORS", str(tmp_path))
+    assert bench_vs_authors.main(["--model", "TimesNet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path / "Time-Series-Library") in err[0]
+
+
+def test_vs_authors_prepares_the_recipe_weights_and_batches(tmp_path, data_root):
+    from bench import bench_vs_authors
+    spec = bench_vs_authors.prepare("TimesNet", tmp_path, n_batches=2)
+    assert spec["configs"]["d_model"] == 16 and spec["configs"]["top_k"] == 5
+    assert spec["lr"] == 1e-4 and spec["batch_size"] == 32 and spec["steps_per_epoch"] == 264
+    batches = torch.load(tmp_path / "batches.pt")
+    assert len(batches) == 2 and batches[0][0].shape == (32, 96, 7)
+    assert torch.load(tmp_path / "state.pt").keys() == \
+        get_model_class("TimesNet")(SimpleNamespace(**spec["all_configs"])).state_dict().keys()
