@@ -419,7 +419,7 @@ recipe_NHITS_M4() {
 # CPU profile (scripts/cpu/NHITS_M4_Hourly.sh): the N-HiTS recipe above on M4 Hourly with the
 # recipe's model unchanged (3 stacks, 2 x 512, 1.08 M parameters), batches of 64 windows (7 steps
 # an epoch of the 414 series, instead of 1024 windows), early-stopped on the held-out last H points
-# (at most 100 epochs, patience 10) instead of 1000 fixed steps; MASE loss, as the N-BEATS profile;
+# (at most 60 epochs, patience 10) instead of 1000 fixed steps; MASE loss, as the N-BEATS profile;
 # gradient norm clipped at 1 (the N-BEATS authors' value; the N-HiTS authors do not clip). With
 # batches of 64 and no clipping the training loss spiked (epoch 27: 5.80 after 2.69 at epoch 21)
 # and the run stopped at OWA 0.971; with the sMAPE loss and no clipping OWA was 1.252, worse than
@@ -432,7 +432,7 @@ recipe_NHITS_cpu_M4() {
   ARGS+=(--n_pool_kernel_size 2 2 1 --n_freq_downsample 4 2 1 --n_blocks 1 1 1 --layers 2
          --layer_size 512 --pooling_mode max --interpolation_mode linear
          --batch_size 64 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
-         --lr_quirk off --max_grad_norm 1.0 --train_epochs 100 --patience 10 --test_every_epoch 0)
+         --lr_quirk off --max_grad_norm 1.0 --train_epochs 60 --patience 10 --test_every_epoch 0)
   run_tail MASE cpu
 }
 

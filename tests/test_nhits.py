@@ -149,7 +149,7 @@ def test_cpu_profile_runs_hourly_in_one_python_process():
     a = build_parser().parse_args(launches[0].run_args)
     assert (a.model, a.seasonal_patterns, a.loss, a.des) == ("NHITS", "Hourly", "MASE", "cpu")
     assert (a.n_pool_kernel_size, a.n_freq_downsample, a.layers, a.layer_size) == ([2, 2, 1], [4, 2, 1], 2, 512)
-    assert (a.batch_size, a.train_epochs, a.patience, a.max_grad_norm) == (64, 100, 10, 1.0)
+    assert (a.batch_size, a.train_epochs, a.patience, a.max_grad_norm) == (64, 60, 10, 1.0)
 
 
 @pytest.mark.parametrize("L,H,pools,downsample,blocks,pooling,interpolation", [
