@@ -15,7 +15,8 @@
 #
 # Measured (2026-12-03, one process, one thread, a 2-core CPU shared with other training runs,
 #   deterministic): no early stop, the best epoch was the last (60), Hourly sMAPE 16.695, MASE
-#   1.847, OWA 0.840 (Naive2: 18.383, 2.395, 1.000), 348 s. With --train_epochs 100: still no
+#   1.847, OWA 0.840 (Naive2: 18.383, 2.395, 1.000), 348 s (a rerun under heavier load: the same
+#   figures, 1766 s). With --train_epochs 100: still no
 #   stop, best epoch 100, sMAPE 16.287, MASE 1.695, OWA 0.797 (1725 s under heavier load).
 #   Without clipping (--max_grad_norm 0) the training loss spiked (MASE 2.69 at epoch 21, 5.80
 #   at 27) and early stopping ended it after epoch 31 (best 21): sMAPE 17.988, MASE 2.307, OWA
