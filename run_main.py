@@ -94,8 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("--use_norm", type=int, default=1,
         help="iTransformer: 1 normalises each window per variate and restores the forecast's scale")
     add("--stacks", type=int, default=30, help="N-BEATS: blocks (the authors' generic M4 model: 30)")
-    add("--layers", type=int, default=4, help="N-BEATS: fully connected layers per block")
-    add("--layer_size", type=int, default=512, help="N-BEATS: width of those layers")
+    add("--layers", type=int, default=4,
+        help="N-BEATS / N-HiTS: fully connected layers per block (N-HiTS authors: 2)")
+    add("--layer_size", type=int, default=512, help="N-BEATS / N-HiTS: width of those layers")
+    add("--n_pool_kernel_size", type=int, nargs="+", default=[2, 2, 1],
+        help="N-HiTS: input pooling kernel of each stack (one value per stack)")
+    add("--n_freq_downsample", type=int, nargs="+", default=[4, 2, 1],
+        help="N-HiTS: each stack forecasts max(pred_len // value, 1) knots (one value per stack)")
+    add("--n_blocks", type=int, nargs="+", default=[1, 1, 1],
+        help="N-HiTS: blocks of each stack (one value per stack)")
+    add("--pooling_mode", default="max", help="N-HiTS: max | average input pooling")
+    add("--interpolation_mode", default="linear", help="N-HiTS: linear | nearest knot interpolation")
     add("--top_k", type=int, default=5, help="TimesNet: periods per TimesBlock")
     add("--num_kernels", type=int, default=6, help="TimesNet: kernels per Inception block")
 

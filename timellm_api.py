@@ -54,7 +54,8 @@ def flags_to_argv(flags: dict[str, Any]) -> list[str]:
     """Keywords named like the flags -> run_main.py's argument list.
 
     ``None`` leaves a flag at its default (``enc_in=None``: from the data); a switch
-    (``overwrite``) is given when true; a bool for a numeric flag is 1 / 0. An unknown keyword is
+    (``overwrite``) is given when true; a bool for a numeric flag is 1 / 0; a list or tuple
+    gives the flag's several values (``n_pool_kernel_size=[2, 2, 1]``). An unknown keyword is
     a ConfigError naming the closest flags.
     """
     switches = _switches(build_parser())
@@ -68,6 +69,9 @@ def flags_to_argv(flags: dict[str, Any]) -> list[str]:
             if value not in (True, False, 0, 1):
                 raise ConfigError(f"{name} is a switch: pass True or False, got {value!r}")
             argv += [f"--{name}"] if value else []
+            continue
+        if isinstance(value, (list, tuple)):  # a flag of several values (N-HiTS's per-stack lists)
+            argv += [f"--{name}", *(str(v) for v in value)]
             continue
         # one --flag=value item: a value that starts with "-" stays a value
         argv.append(f"--{name}={int(value) if isinstance(value, bool) else value}")

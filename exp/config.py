@@ -10,7 +10,8 @@
   ``custom`` CSV); ``content`` becomes the text of ``--content`` or ``--content_file``;
 - every check that needs no data runs once, before anything is built, and fails with a
   one-line :class:`~utils.errors.ConfigError`: registry names (model, task, lradj, loss,
-  report_to), sizes of at least 1, a positive learning rate, ``--test_rows`` (``--data long``
+  report_to), sizes of at least 1, a positive learning rate, the model's own checks (its
+  ``check_config``, e.g. N-HiTS's per-stack lists), ``--test_rows`` (``--data long``
   only, at least ``pred_len``), writable output folders, the
   DeepSpeed config file, one description flag at most. A given ``--enc_in`` is checked against
   the channels the loader reads (:meth:`exp.tasks.LongTermTask.check_data`).
@@ -110,6 +111,11 @@ class RunConfig:
     stacks: int                    # N-BEATS
     layers: int
     layer_size: int
+    n_pool_kernel_size: list[int]  # N-HiTS: one value per stack
+    n_freq_downsample: list[int]
+    n_blocks: list[int]
+    pooling_mode: str
+    interpolation_mode: str
     top_k: int                     # TimesNet
     num_kernels: int
     # Time-LLM
@@ -244,6 +250,7 @@ def validate(cfg: RunConfig) -> None:
     if cfg.is_training:
         check_writable(cfg.checkpoints, "--checkpoints")
     check_tracker(cfg.report_to)
+    model_attr(cfg.model, "check_config", lambda c: None)(cfg)  # the model's own flag checks
     if cfg.use_deepspeed and not Path(cfg.deepspeed_config).is_file():
         raise ConfigError(f"DeepSpeed config not found: {cfg.deepspeed_config}")
 

@@ -44,6 +44,19 @@ class NBeatsBlock(nn.Module):
         return self.basis_function(self.basis_parameters(x))
 
 
+def channel_rows(x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """x_enc (B, L, C) -> (rows (B*C, L), mask (B*C, L)): one univariate row per channel.
+
+    The mask (1 = observed) is ``x_mark_enc`` when it has the window's shape (a padded short
+    series), else all ones (calendar marks, or none: the trainer's M4 path).
+    """
+    B, L, C = x_enc.shape
+    x = x_enc.permute(0, 2, 1).reshape(B * C, L)
+    if x_mark_enc is None or x_mark_enc.shape != x_enc.shape:
+        return x, torch.ones_like(x)
+    return x, x_mark_enc.permute(0, 2, 1).reshape(B * C, L).to(x.dtype)
+
+
 def doubly_residual(blocks: nn.ModuleList, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The N-BEATS stack: x (B, L) oldest first, mask (B, L) 1 where observed -> forecast (B, H).
 

@@ -8,6 +8,8 @@ A model class may set these class attributes (defaults in brackets):
 - ``needs_training`` [True]: False for statistical models with nothing to learn (Naive2, ...).
 - ``full_history`` [False]: M4 evaluation hands it each series' whole training history.
 - ``setting_suffix(args) -> str`` [none]: appended to the run's setting string (a model variant).
+- ``check_config(cfg) -> None`` [none]: raises a one-line ConfigError for flags the model cannot
+  be built from; run by ``exp.config.validate`` before any data is read (N-HiTS's stack lists).
 - ``default_backbone`` [``layers.backbones.DEFAULT_BACKBONE``]: ``--llm_model`` when it is left
   out and no ``--llm_path`` is given (GPT4TS: GPT2, its paper's).
 """
@@ -28,6 +30,7 @@ MODEL_REGISTRY: dict[str, str] = {
     "SeasonalNaive": "models.SeasonalNaive",
     "iTransformer": "models.iTransformer",
     "NBEATS": "models.NBEATS",
+    "NHITS": "models.NHITS",
     "TimesNet": "models.TimesNet",
 }
 

@@ -39,7 +39,7 @@ assert set(result.missing_keys) <= set(spec["own_buffers"]), result.missing_keys
 model.eval()
 inputs = torch.load(workdir + "/inputs.pt")
 with torch.no_grad():
-    out = model(*inputs)
+    out = eval(spec["call"], {"model": model, "inputs": inputs, "torch": torch})
 torch.save(out[0] if isinstance(out, tuple) else out, workdir + "/out.pt")
 """
 
@@ -55,19 +55,22 @@ def authors_repo(name: str, marker: str) -> Path:
 
 def authors_forward(repo: Path, module: str, configs: dict, state_dict: dict,
                     inputs: tuple, workdir: Path, stubs: tuple[str, ...] = (),
-                    build: str = "mod.Model(cfg)", own_buffers: tuple[str, ...] = ()) -> torch.Tensor:
+                    build: str = "mod.Model(cfg)", own_buffers: tuple[str, ...] = (),
+                    call: str = "model(*inputs)") -> torch.Tensor:
     """Output of the authors' ``<module>.Model(configs)`` carrying ``state_dict``, on ``inputs``.
 
     ``build``: the expression that builds their model, over ``mod`` (their module), ``cfg``
     (``configs`` as attributes) and ``torch``, for code without a ``Model(configs)`` class.
     ``own_buffers``: keys of their state that ours does not save and theirs computes itself
     (e.g. a sinusoidal table we keep as a non-persistent buffer); every other key must match.
-    ``stubs``: packages their shared modules import at the top for other models (e.g.
+    ``call``: the expression that runs their model, over ``model``, ``inputs`` and ``torch``
+    (e.g. picking the forecast from a returned tuple; a tuple's first item is kept otherwise).
+    ``stubs``: packages (or modules) their shared modules import at the top for other models (e.g.
     ``reformer_pytorch``), stood in by empty modules so that they need not be installed.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "configs.json").write_text(json.dumps({"configs": configs, "build": build,
-                                                                 "own_buffers": list(own_buffers)}))
+                                                                 "own_buffers": list(own_buffers), "call": call}))
     torch.save(state_dict, workdir / "state.pt")
     torch.save(inputs, workdir / "inputs.pt")
     done = subprocess.run([sys.executable, "-c", CHILD, str(repo), module, str(workdir), *stubs],
