@@ -25,6 +25,12 @@ from pathlib import Path
 
 import torch
 
+from bench.bench_models import ROWS, recipe
+from data_provider.data_factory import data_provider
+from exp.config import build_config
+from models import get_model_class
+from run_main import build_parser
+
 REPO = Path(__file__).resolve().parents[1]
 
 # model -> (authors' repository folder, their module, configuration keys their Model reads,
@@ -88,12 +94,6 @@ def authors_root() -> Path:
 def prepare(model: str, workdir: Path, n_batches: int) -> dict:
     """Record the recipe, build our model (its initial weights are both sides' weights) and save
     ``n_batches`` training batches; returns the spec the workers read."""
-    from bench.bench_models import ROWS, recipe
-    from data_provider.data_factory import data_provider
-    from exp.config import build_config
-    from models import get_model_class
-    from run_main import build_parser
-
     folder, module, keys, stubs, own = AUTHORS[model]
     label = next(k for k, (script, _, _) in ROWS.items() if script == f"scripts/{model}_ETTh1.sh")
     flags = build_parser().parse_args(recipe(label) + ["--root_path",

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from bench import bench_models
+from bench import bench_models, bench_vs_authors
 from models import get_model_class
 from run_main import build_parser
 
@@ -30,7 +30,6 @@ def test_table_reports_errors_in_their_row():
 
 
 def test_vs_authors_refuses_in_one_line_without_their_code(tmp_path, monkeypatch, capsys):
-    from bench import bench_vs_authors
     monkeypatch.setenv("TIMELLM_AUTHORS", str(tmp_path))
     assert bench_vs_authors.main(["--model", "TimesNet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -38,7 +37,6 @@ def test_vs_authors_refuses_in_one_line_without_their_code(tmp_path, monkeypatch
 
 
 def test_vs_authors_prepares_the_recipe_weights_and_batches(tmp_path, data_root):
-    from bench import bench_vs_authors
     spec = bench_vs_authors.prepare("TimesNet", tmp_path, n_batches=2)
     assert spec["configs"]["d_model"] == 16 and spec["configs"]["top_k"] == 5
     assert spec["lr"] == 1e-4 and spec["batch_size"] == 32 and spec["steps_per_epoch"] == 264
