@@ -212,9 +212,40 @@ def readme_block(dest: Path = RESULTS, published=None) -> str:
                                                      ("model", "seq_len", "pred_len")).items()):
             lines.append(f"- {published_model_name(model, seq_len)} (its own recipe), horizon {h}: "
                          f"MSE {_stat([r['mse'] for r in rs])}, MAE {_stat([r['mae'] for r in rs])}")
+        lines += standing(group, full)
         lines.append("")
     lines.append(README_END)
     return "\n".join(lines)
+
+
+def _variant(row: dict) -> str:
+    if row["model"] != "TimeLLM":
+        return published_model_name(row["model"], row["seq_len"])
+    return "Time-LLM" if row["ablation"] == "none" else f"Time-LLM {row['ablation']}"
+
+
+def standing(rows: list[dict], full: list[dict]) -> list[str]:
+    """Where the full Time-LLM stands per horizon: its rank by mean MSE among every model and
+    ablation of the table at that horizon, and the lowest one (none without a full-model run)."""
+    out = []
+    for (h,), rs in sorted(_group(rows, ("pred_len",)).items()):
+        if not any(r["pred_len"] == h for r in full):
+            continue
+        means = sorted((statistics.fmean(r["mse"] for r in g), name)
+                       for name, g in _group_by_variant(rs).items())
+        rank = [name for _, name in means].index("Time-LLM") + 1
+        seeds = sorted({len(g) for g in _group_by_variant(rs).values()})
+        out.append(f"- where we stand, horizon {h}: the full Time-LLM ranks {rank} of {len(means)} "
+                   f"by MSE; lowest: {means[0][1]} ({means[0][0]:.4f}); seeds per entry: "
+                   f"{', '.join(map(str, seeds))}")
+    return out
+
+
+def _group_by_variant(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(_variant(r), []).append(r)
+    return out
 
 
 def replace_block(text: str, block: str) -> str:
