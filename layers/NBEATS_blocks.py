@@ -57,6 +57,14 @@ def channel_rows(x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None) -> tuple[
     return x, x_mark_enc.permute(0, 2, 1).reshape(B * C, L).to(x.dtype)
 
 
+def forecast_channels(blocks: nn.ModuleList, x_enc: torch.Tensor,
+                      x_mark_enc: torch.Tensor | None) -> torch.Tensor:
+    """Each channel of x_enc (B, L, C) forecast on its own by the stack -> (B, H, C)."""
+    B, _, C = x_enc.shape
+    forecast = doubly_residual(blocks, *channel_rows(x_enc, x_mark_enc))     # B*C, H
+    return forecast.reshape(B, C, -1).permute(0, 2, 1)
+
+
 def doubly_residual(blocks: nn.ModuleList, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The N-BEATS stack: x (B, L) oldest first, mask (B, L) 1 where observed -> forecast (B, H).
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from layers.NBEATS_blocks import GenericBasis, NBeatsBlock, channel_rows, doubly_residual
+from layers.NBEATS_blocks import GenericBasis, NBeatsBlock, forecast_channels
 
 
 class Model(nn.Module):
@@ -32,7 +32,4 @@ class Model(nn.Module):
 
     def forward(self, x_enc: torch.Tensor, x_mark_enc: torch.Tensor | None = None, x_dec=None,
                 x_mark_dec=None) -> torch.Tensor:
-        B, _, C = x_enc.shape
-        x, mask = channel_rows(x_enc, x_mark_enc)
-        forecast = doubly_residual(self.blocks, x, mask)                     # B*C, H
-        return forecast.reshape(B, C, self.pred_len).permute(0, 2, 1)
+        return forecast_channels(self.blocks, x_enc, x_mark_enc)

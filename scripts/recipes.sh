@@ -397,6 +397,10 @@ recipe_NBEATS_cpu_M4() {
 # validation on a held-out last H.
 #   PATTERNS  the seasonal patterns to run, default all six
 #   LOSS      the training loss, default SMAPE
+nhits_model() {  # the model of both N-HiTS recipes below
+  ARGS+=(--n_pool_kernel_size 2 2 1 --n_freq_downsample 4 2 1 --n_blocks 1 1 1 --layers 2
+         --layer_size 512 --pooling_mode max --interpolation_mode linear)
+}
 runs_NHITS_M4() { echo "${PATTERNS:-Yearly Quarterly Monthly Weekly Daily Hourly}"; }
 recipe_NHITS_M4() {
   local epochs
@@ -410,9 +414,8 @@ recipe_NHITS_M4() {
   esac
   m4_head "$1" "m4_$1" NHITS
   width "$channels"
-  ARGS+=(--n_pool_kernel_size 2 2 1 --n_freq_downsample 4 2 1 --n_blocks 1 1 1 --layers 2
-         --layer_size 512 --pooling_mode max --interpolation_mode linear
-         --batch_size 1024 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
+  nhits_model
+  ARGS+=(--batch_size 1024 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
          --lr_quirk off --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0)
   run_tail "${LOSS:-SMAPE}" Exp
 }
@@ -429,9 +432,8 @@ recipe_NHITS_cpu_M4() {
   LAUNCHER=python
   m4_head "$1" "m4_$1_cpu" NHITS
   width "$channels"
-  ARGS+=(--n_pool_kernel_size 2 2 1 --n_freq_downsample 4 2 1 --n_blocks 1 1 1 --layers 2
-         --layer_size 512 --pooling_mode max --interpolation_mode linear
-         --batch_size 64 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
+  nhits_model
+  ARGS+=(--batch_size 64 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
          --lr_quirk off --max_grad_norm 1.0 --train_epochs 60 --patience 10 --test_every_epoch 0)
   run_tail MASE cpu
 }

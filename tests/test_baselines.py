@@ -156,6 +156,24 @@ OVERFIT = {  # model: (config overrides, learning rate, steps)
 }
 
 
+def overfit_losses(model, inputs: tuple, y: torch.Tensor, lr: float, steps: int) -> tuple[float, float]:
+    """Train ``model`` with Adam on one fixed batch for ``steps`` steps; returns (the first
+    step's MSE, the eval-mode MSE afterwards). Every model's one-batch overfit test uses it."""
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    start = None
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(*inputs), y)
+        loss.backward()
+        opt.step()
+        start = loss.item() if start is None else start
+    model.eval()
+    with torch.no_grad():
+        final = torch.nn.functional.mse_loss(model(*inputs), y).item()
+    return start, final
+
+
 @pytest.mark.parametrize("name", BASELINES)
 def test_overfits_one_batch(name):
     """A fixed random batch must be memorised: the eval-mode MSE after training falls below 10%
@@ -163,19 +181,8 @@ def test_overfits_one_batch(name):
     torch.manual_seed(0)
     over, lr, steps = OVERFIT[name]
     cfg = small_configs(name, **over)
-    model = get_model_class(name)(cfg).train()
-    x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    start = None
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y)
-        loss.backward()
-        opt.step()
-        start = loss.item() if start is None else start
-    model.eval()
-    with torch.no_grad():
-        final = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y).item()
+    *inputs, y = make_batch(cfg, B=4)
+    start, final = overfit_losses(get_model_class(name)(cfg), tuple(inputs), y, lr, steps)
     assert final < 0.1 * start, (name, start, final)
 
 

@@ -13,7 +13,7 @@ from models import get_model_class, model_attr
 from layers.StandardNorm import window_norm
 from run_main import build_parser
 from tests.authors import authors_forward, authors_repo
-from tests.test_baselines import make_batch, small_configs
+from tests.test_baselines import make_batch, overfit_losses, small_configs
 from utils.launches import script_launches
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,17 +66,8 @@ def test_overfits_one_batch():
     cfg = configs()
     model = get_model_class("iTransformer")(cfg).train()
     x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(150):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x_enc, x_mark, x_dec, y_mark), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    with torch.no_grad():
-        final = torch.nn.functional.mse_loss(model.eval()(x_enc, x_mark, x_dec, y_mark), y).item()
-    assert final < 0.1 * losses[0], (losses[0], final)
+    first, final = overfit_losses(model, (x_enc, x_mark, x_dec, y_mark), y, 3e-3, 150)
+    assert final < 0.1 * first, (first, final)
 
 
 def test_parameter_count_of_the_etth1_96_recipe():

@@ -12,7 +12,7 @@ from layers.NBEATS_blocks import GenericBasis, NBeatsBlock, doubly_residual
 from models import get_model_class
 from run_main import build_parser
 from tests.authors import authors_forward, authors_repo
-from tests.test_baselines import small_configs
+from tests.test_baselines import overfit_losses, small_configs
 from utils.launches import script_launches
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,17 +58,8 @@ def test_overfits_one_batch():
     cfg = configs(layer_size=64)
     model = get_model_class("NBEATS")(cfg).train()
     x, y = torch.randn(8, 24, 1), torch.randn(8, 12, 1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(200):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    with torch.no_grad():
-        final = torch.nn.functional.mse_loss(model.eval()(x), y).item()
-    assert final < 0.1 * losses[0], (losses[0], final)
+    first, final = overfit_losses(model, (x,), y, 1e-3, 200)
+    assert final < 0.1 * first, (first, final)
 
 
 def test_m4_script_is_the_paper_recipe():

@@ -13,7 +13,7 @@ from layers.NHITS_blocks import InterpolatedBasis, NHitsBlock, n_knots, pooled_l
 from models import get_model_class
 from run_main import build_parser
 from tests.authors import authors_forward, authors_repo
-from tests.test_baselines import small_configs
+from tests.test_baselines import overfit_losses, small_configs
 from timellm_api import config_from_argv, flags_to_argv
 from utils.errors import ConfigError
 from utils.launches import script_launches
@@ -86,17 +86,8 @@ def test_overfits_one_batch():
     torch.manual_seed(0)
     model = get_model_class("NHITS")(configs(layer_size=64)).train()
     x, y = torch.randn(8, 24, 1), torch.randn(8, 12, 1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(200):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    with torch.no_grad():
-        final = torch.nn.functional.mse_loss(model.eval()(x), y).item()
-    assert final < 0.1 * losses[0], (losses[0], final)
+    first, final = overfit_losses(model, (x,), y, 1e-3, 200)
+    assert final < 0.1 * first, (first, final)
 
 
 M4_HOURLY = ["--task_name", "short_term_forecast", "--data", "m4", "--root_path", "./dataset/m4",
