@@ -9,7 +9,7 @@ batches of our data loader, saved once, and both sides start from our initial we
 at the recipe's learning rate. A step is forward, MSE on the last ``pred_len`` steps, backward
 and the optimiser step; the table gives the median over ``--steps`` steps after ``--warmup``,
 and the epoch estimate (steps per epoch x median; data loading excluded). The authors' code is
-looked up as ``tests/authors.py`` does (``$TIMELLM_AUTHORS`` or ``/tmp/authors``), with empty
+looked up where ``utils/authors.py`` says (``$TIMELLM_AUTHORS`` or ``/tmp/authors``), with empty
 modules standing in for the optional packages its shared files import.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ from data_provider.data_factory import data_provider
 from exp.config import build_config
 from models import get_model_class
 from run_main import build_parser
+from utils.authors import STAND_INS, authors_root, missing_message
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,21 +43,14 @@ AUTHORS = {
                  ("reformer_pytorch",), ("enc_embedding.position_embedding.pe",)),
 }
 
-WORKER = r"""
+WORKER = STAND_INS + r"""
 import importlib, json, statistics, sys, time, types
 import torch
 side, workdir, steps, warmup, threads = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 torch.set_num_threads(threads)
 spec = json.load(open(workdir + "/spec.json"))
-def stand_in(attr):
-    if attr.startswith("__"):  # module dunders (inspect reads __file__) are absent, not stubs
-        raise AttributeError(attr)
-    return type(attr, (), {})
 if side == "theirs":
-    for name in spec["stubs"]:
-        stub = types.ModuleType(name)
-        stub.__getattr__ = stand_in
-        sys.modules[name] = stub
+    install_stand_ins(spec["stubs"])
     sys.path.insert(0, spec["repo"])
     cfg = types.SimpleNamespace(**spec["configs"])
     model = importlib.import_module(spec["module"]).Model(cfg)
@@ -84,11 +78,6 @@ for i in range(warmup + steps):
         times.append(time.perf_counter() - t0)
 print(json.dumps({"median": statistics.median(times), "steps": times}))
 """
-
-
-def authors_root() -> Path:
-    """Where the authors' repositories are cloned (the same rule as tests/authors.py)."""
-    return Path(os.environ.get("TIMELLM_AUTHORS", "/tmp/authors"))
 
 
 def prepare(model: str, workdir: Path, n_batches: int) -> dict:
@@ -139,8 +128,7 @@ def main(argv=None) -> int:
     ns = p.parse_args(argv)
     repo = authors_root() / AUTHORS[ns.model][0]
     if not (repo / (AUTHORS[ns.model][1].replace(".", "/") + ".py")).is_file():
-        print(f"error: the authors' code is not at {repo}; clone it there or set TIMELLM_AUTHORS",
-              file=sys.stderr)
+        print(f"error: {missing_message(repo)}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

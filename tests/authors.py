@@ -1,17 +1,14 @@
 """The authors' forward on our weights, for the equality tests of the re-implemented baselines.
 
-The authors' repositories are never committed: a test finds one under ``$TIMELLM_AUTHORS``
-(default ``/tmp/authors``) as ``<folder>/<name>/`` (e.g. ``git clone
-https://github.com/thuml/iTransformer /tmp/authors/iTransformer``) and is skipped when it is
-absent. Their top-level packages (``layers``, ``utils``, ``model``) share names with ours, so
-their model runs in a child process with only their folder on the path: it builds ``Model``
+A test finds the authors' repository where ``utils/authors.py`` says (``$TIMELLM_AUTHORS``,
+default ``/tmp/authors``) and is skipped when it is absent. Their model runs in a child process
+with only their folder on the path: it builds ``Model``
 from the given configuration, loads our ``state_dict`` (the same parameter names and shapes, or
 the test fails; see ``own_buffers``), and returns its output on the given inputs in eval mode.
 """
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,14 +16,13 @@ from pathlib import Path
 import pytest
 import torch
 
-CHILD = r"""
+from utils.authors import STAND_INS, authors_root, missing_message
+
+CHILD = STAND_INS + r"""
 import importlib, json, sys, types
 import torch
 repo, module, workdir = sys.argv[1:4]
-for name in sys.argv[4:]:  # optional packages their other models import and this one never calls
-    stub = types.ModuleType(name)
-    stub.__getattr__ = lambda attr: type(attr, (), {})
-    sys.modules[name] = stub
+install_stand_ins(sys.argv[4:])  # optional packages their other models import, never called here
 sys.path.insert(0, repo)
 torch.set_num_threads(1)
 spec = json.load(open(workdir + "/configs.json"))
@@ -47,9 +43,9 @@ torch.save(out[0] if isinstance(out, tuple) else out, workdir + "/out.pt")
 def authors_repo(name: str, marker: str) -> Path:
     """The authors' checkout ``$TIMELLM_AUTHORS/<name>``; skips the test when ``marker`` (a file
     of theirs, relative to it) is missing."""
-    root = Path(os.environ.get("TIMELLM_AUTHORS", "/tmp/authors")) / name
+    root = authors_root() / name
     if not (root / marker).is_file():
-        pytest.skip(f"the authors' code is not at {root} (clone it there or set TIMELLM_AUTHORS)")
+        pytest.skip(missing_message(root))
     return root
 
 
