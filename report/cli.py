@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_results_parser() -> argparse.ArgumentParser:
     """``render | collect | check`` over the project's results table."""
-    p = argparse.ArgumentParser(prog=PROG, description="the project's results table (docs/results/runs.csv)")
+    p = argparse.ArgumentParser(prog=PROG, description="the project's results tables (docs/results/runs.csv, m4.csv)")
     p.add_argument("command", nargs="?", default="render", choices=list(COMMANDS))
     p.add_argument("sources", nargs="*", help="collect: folders holding finished runs' metrics.json")
     p.add_argument("--table", default=None, help="collect: the table the runs belong to (e.g. fewshot10)")
@@ -50,9 +50,8 @@ def build_results_parser() -> argparse.ArgumentParser:
 def collect_command(a: argparse.Namespace, dest: Path) -> int:
     if not a.sources or not a.table:
         raise UserError("collect needs the runs' folders and --table NAME (e.g. --table fewshot10)")
-    for row in collect([Path(s) for s in a.sources], a.table, dest, a.commit):
-        print(f"collected {row['model']} {row['ablation']} H={row['pred_len']} seed {row['seed']}: "
-              f"mse {row['mse']:.4f} mae {row['mae']:.4f}")
+    for kind, row in collect([Path(s) for s in a.sources], a.table, dest, a.commit):
+        print(f"collected {kind.summary(row)}")
     return render_command(a, dest)
 
 
@@ -62,7 +61,7 @@ def check_command(a: argparse.Namespace, dest: Path) -> int:
         print(f"error: {line}", file=sys.stderr)
     if problems:
         return 2
-    print(f"{dest / 'runs.csv'}: every row matches its run's metrics.json")
+    print(f"{dest}: every row of runs.csv and m4.csv matches its run's metrics.json")
     return 0
 
 

@@ -1,38 +1,57 @@
-"""The project's reported results as data: ``docs/results/runs.csv`` and the runs behind it.
+"""The project's reported results as data: ``docs/results/runs.csv``, ``docs/results/m4.csv`` and
+the runs behind them.
 
     python -m report collect ~/runs/fewshot10 --table fewshot10   # add finished runs
     python -m report check                                        # every row traces to its run
     python -m report                                              # render docs/RESULTS.md
 
 ``collect`` takes every ``metrics.json`` under the given folders (``run_main.py --results_dir``
-folders, at any depth), re-computes the test MSE/MAE from the run's ``pred.npy``/``true.npy``
-where they hold every test sample (and refuses a run whose figures do not re-compute), copies
-``metrics.json`` and ``losses.csv`` (never the arrays) to ``docs/results/runs/<setting>/seed<seed>/``
-and writes one row per run into ``runs.csv`` (a rerun of the same table, setting and seed
-replaces its row). Every write is atomic. ``check`` re-reads each row against its copied
-``metrics.json``. The rendering lives in ``report.render``.
+folders, at any depth). A long-term run (its metrics have ``mse``) becomes a row of ``runs.csv``;
+an M4 run (its metrics have ``m4``) a row of ``m4.csv`` (sMAPE, MASE, OWA of its pattern). Each
+run's headline figure is re-computed from its ``pred.npy``/``true.npy`` where they hold every test
+sample (MSE/MAE; sMAPE for M4), and a run whose figures do not re-compute is refused. ``collect``
+copies ``metrics.json`` and ``losses.csv`` (never the arrays) to ``docs/results/runs/<folder>/seed<seed>/``
+and writes one row per run (a rerun of the same table, setting and seed replaces its row). Every
+write is atomic. ``check`` re-reads each row against its copied ``metrics.json``. The rendering
+lives in ``report.render``.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from utils.checkpoint import atomic_write_text
 from utils.errors import UserError
+from utils.m4_summary import smape_per_series
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results"
-COLUMNS = ("table", "model", "ablation", "data", "features", "percent", "seq_len", "pred_len",
-           "llm_model", "llm_layers", "seed", "mse", "mae", "n_samples", "best_epoch", "wall_s",
-           "commit")
-INT_COLUMNS = ("percent", "seq_len", "pred_len", "llm_layers", "seed", "n_samples", "best_epoch")
-FLOAT_COLUMNS = ("mse", "mae", "wall_s")
 COPIED = ("metrics.json", "losses.csv")
 TOLERANCE = 1e-6  # relative: a re-computed figure must agree to float32 rounding
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One results file: its columns, how a run's ``metrics.json`` becomes a row, and where the
+    run's copied files go. The first ``key_len`` columns identify a run."""
+
+    csv: str
+    columns: tuple[str, ...]
+    ints: tuple[str, ...]
+    floats: tuple[str, ...]
+    key_len: int
+    figures: tuple[str, ...]                                   # what ``check`` re-reads
+    row: Callable[[dict, str, str | None], dict]              # (metrics.json, table, commit) -> row
+    folder: Callable[[dict], str]                              # metrics.json -> <folder>/seed<seed>
+    recompute: Callable[[Path, dict], dict[str, float] | None]
+    order: Callable[[dict], tuple]
+    summary: Callable[[dict], str]                             # a row in one line, for ``collect``
 
 
 def has_backbone(data: dict) -> bool:
@@ -40,8 +59,14 @@ def has_backbone(data: dict) -> bool:
     return (data.get("backbone_checksum") or {}).get("before") is not None
 
 
+def _common(data: dict, commit: str | None) -> dict:
+    """The columns every kind ends with."""
+    return {"best_epoch": data.get("best_epoch") or "", "wall_s": round(float(data["wall_seconds"]), 1),
+            "commit": data.get("commit") or commit or ""}
+
+
 def run_row(data: dict, table: str, commit: str | None = None) -> dict:
-    """The runs.csv row of one run's metrics.json (``commit`` fills in for runs that lack one)."""
+    """The runs.csv row of one long-term run's metrics.json (``commit`` fills in for runs that lack one)."""
     a, m = data["args"], data["metrics"]
     llm = has_backbone(data)
     return {"table": table, "model": a["model"], "ablation": a.get("ablation") or "none",
@@ -49,13 +74,11 @@ def run_row(data: dict, table: str, commit: str | None = None) -> dict:
             "seq_len": int(a["seq_len"]), "pred_len": int(a["pred_len"]),
             "llm_model": a.get("llm_model") if llm else "", "llm_layers": int(a["llm_layers"]) if llm else "",
             "seed": int(a["seed"]), "mse": float(m["mse"]), "mae": float(m["mae"]),
-            "n_samples": int(m["n_samples"]), "best_epoch": data.get("best_epoch") or "",
-            "wall_s": round(float(data["wall_seconds"]), 1),
-            "commit": data.get("commit") or commit or ""}
+            "n_samples": int(m["n_samples"]), **_common(data, commit)}
 
 
 def run_folder(data: dict) -> str:
-    """Where a run's files go under ``docs/results/runs/``: its setting, then its seed.
+    """Where a long-term run's files go under ``docs/results/runs/``: its setting, then its seed.
 
     An ablation's setting ends in ``_<ablation>``; runs made before the setting said so get the
     suffix here, so an ablation never shares the full model's folder.
@@ -66,70 +89,149 @@ def run_folder(data: dict) -> str:
     return f"{setting}/seed{int(data['args']['seed'])}"
 
 
-def recomputed(folder: Path, data: dict) -> dict[str, float] | None:
-    """MSE and MAE re-computed from the run's saved arrays; None when they are absent or truncated."""
+def _arrays(folder: Path, data: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's saved forecasts and targets in float64; None when absent or truncated."""
     pred, true = folder / "pred.npy", folder / "true.npy"
     if not (pred.exists() and true.exists()):
         return None
     if int(data.get("saved_samples", -1)) != int(data["metrics"]["n_samples"]):
         return None
-    err = np.load(pred).astype(np.float64) - np.load(true).astype(np.float64)
+    return np.load(pred).astype(np.float64), np.load(true).astype(np.float64)
+
+
+def recomputed(folder: Path, data: dict) -> dict[str, float] | None:
+    """MSE and MAE re-computed from the run's saved arrays; None when they are absent or truncated."""
+    arrays = _arrays(folder, data)
+    if arrays is None:
+        return None
+    err = arrays[0] - arrays[1]
     return {"mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err)))}
+
+
+def _long_order(r: dict):
+    return (r["table"], r["data"], r["model"] != "TimeLLM", r["model"], r["ablation"] != "none",
+            r["ablation"], r["pred_len"], r["seq_len"], r["seed"])
+
+
+LONG = Kind(csv="runs.csv",
+            columns=("table", "model", "ablation", "data", "features", "percent", "seq_len", "pred_len",
+                     "llm_model", "llm_layers", "seed", "mse", "mae", "n_samples", "best_epoch",
+                     "wall_s", "commit"),
+            ints=("percent", "seq_len", "pred_len", "llm_layers", "seed", "n_samples", "best_epoch"),
+            floats=("mse", "mae", "wall_s"), key_len=11,
+            figures=("mse", "mae", "n_samples", "best_epoch", "wall_s"),
+            row=run_row, folder=run_folder, recompute=recomputed, order=_long_order,
+            summary=lambda r: f"{r['model']} {r['ablation']} H={r['pred_len']} seed {r['seed']}: "
+                              f"mse {r['mse']:.4f} mae {r['mae']:.4f}")
+
+
+def m4_row(data: dict, table: str, commit: str | None = None) -> dict:
+    """The m4.csv row of one M4 run: the scores of its pattern, and the flags our M4 runs vary
+    (the loss, gradient clipping, the epoch cap)."""
+    a = data["args"]
+    pattern = a["seasonal_patterns"]
+    s = data["metrics"]["m4"][pattern]
+    return {"table": table, "model": a["model"], "pattern": pattern, "loss": a.get("loss", "MSE"),
+            "max_grad_norm": float(a.get("max_grad_norm") or 0.0), "train_epochs": int(a["train_epochs"]),
+            "seed": int(a["seed"]), "smape": float(s["smape"]), "mase": float(s["mase"]),
+            "owa": float(s["owa"]), "n_series": int(s["count"]), **_common(data, commit)}
+
+
+def m4_folder(data: dict) -> str:
+    """An M4 run's folder: its setting (which does not name the loss, clipping or epoch cap), those
+    three flags, then its seed."""
+    r = m4_row(data, "")
+    return f"{data['setting']}_{r['loss']}_clip{r['max_grad_norm']:g}_ep{r['train_epochs']}/seed{r['seed']}"
+
+
+def m4_recomputed(folder: Path, data: dict) -> dict[str, float] | None:
+    """sMAPE of the run's pattern re-computed from its saved forecasts (MASE needs each series'
+    history, which the run does not save)."""
+    arrays = _arrays(folder, data)
+    if arrays is None:
+        return None
+    pred, true = (a.reshape(a.shape[0], -1) for a in arrays)
+    return {"smape": float(smape_per_series(pred, true).mean())}
+
+
+M4 = Kind(csv="m4.csv",
+          columns=("table", "model", "pattern", "loss", "max_grad_norm", "train_epochs", "seed",
+                   "smape", "mase", "owa", "n_series", "best_epoch", "wall_s", "commit"),
+          ints=("train_epochs", "seed", "n_series", "best_epoch"),
+          floats=("max_grad_norm", "smape", "mase", "owa", "wall_s"), key_len=7,
+          figures=("smape", "mase", "owa", "n_series", "best_epoch", "wall_s"),
+          row=m4_row, folder=m4_folder, recompute=m4_recomputed,
+          order=lambda r: (r["table"], r["pattern"], r["model"], r["loss"], r["max_grad_norm"],
+                           r["train_epochs"], r["seed"]),
+          summary=lambda r: f"{r['model']} M4 {r['pattern']} ({r['loss']}, clip {r['max_grad_norm']:g}, "
+                            f"{r['train_epochs']} epochs) seed {r['seed']}: smape {r['smape']:.3f} "
+                            f"mase {r['mase']:.3f} owa {r['owa']:.3f}")
+
+KINDS = (LONG, M4)
+COLUMNS = LONG.columns  # runs.csv, as the first results issue named them
+
+
+def kind_of(data: dict) -> Kind | None:
+    """The results file a run's metrics.json belongs to: long-term (``mse``) or M4 (``m4``)."""
+    metrics = data.get("metrics", {})
+    return LONG if "mse" in metrics else M4 if "m4" in metrics else None
 
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
 
 
-def verify_run(folder: Path, data: dict) -> None:
-    """Refuse a run whose saved forecasts do not give its reported MSE/MAE."""
-    again = recomputed(folder, data)
+def verify_run(folder: Path, data: dict, kind: Kind = LONG) -> None:
+    """Refuse a run whose saved forecasts do not give its reported figures."""
+    again = kind.recompute(folder, data)
     if again is None:
         return
+    reported = kind.row(data, "")
     for k, v in again.items():
-        if not _close(v, float(data["metrics"][k])):
+        if not _close(v, reported[k]):
             raise UserError(f"{folder}: {k} re-computed from pred.npy/true.npy is {v:.7f}, "
-                            f"metrics.json says {data['metrics'][k]:.7f}; not collected")
+                            f"metrics.json says {reported[k]:.7f}; not collected")
 
 
-def read_rows(path: Path = RESULTS / "runs.csv") -> list[dict]:
-    """The rows of runs.csv with numbers as numbers (empty cells stay '')."""
+def read_rows(path: Path = RESULTS / "runs.csv", kind: Kind = LONG) -> list[dict]:
+    """The rows of a results file with numbers as numbers (empty cells stay '')."""
     if not path.exists():
         return []
     rows = []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise UserError(f"{path}: columns {reader.fieldnames} are not {list(COLUMNS)}")
+        if tuple(reader.fieldnames or ()) != kind.columns:
+            raise UserError(f"{path}: columns {reader.fieldnames} are not {list(kind.columns)}")
         for rec in reader:
-            for k in INT_COLUMNS:
+            for k in kind.ints:
                 rec[k] = int(rec[k]) if rec[k] != "" else ""
-            for k in FLOAT_COLUMNS:
+            for k in kind.floats:
                 rec[k] = float(rec[k])
             rows.append(rec)
     return rows
 
 
-def write_rows(rows: list[dict], path: Path) -> None:
+def write_rows(rows: list[dict], path: Path, kind: Kind = LONG) -> None:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=kind.columns, lineterminator="\n")
     w.writeheader()
-    w.writerows(sorted(rows, key=row_order))
+    w.writerows(sorted(rows, key=kind.order))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(buf.getvalue(), path)
 
 
 def row_order(r: dict):
-    return (r["table"], r["data"], r["model"] != "TimeLLM", r["model"], r["ablation"] != "none",
-            r["ablation"], r["pred_len"], r["seq_len"], r["seed"])
+    return LONG.order(r)
 
 
-def row_key(r: dict) -> tuple:
-    return tuple(r[k] for k in COLUMNS[:11])
+def row_key(r: dict, kind: Kind = LONG) -> tuple:
+    return tuple(r[k] for k in kind.columns[:kind.key_len])
 
 
-def collect(sources: list[Path], table: str, dest: Path = RESULTS, commit: str | None = None) -> list[dict]:
-    """Copy every finished run under ``sources`` into ``dest`` and (re)write its runs.csv row."""
+def collect(sources: list[Path], table: str, dest: Path = RESULTS,
+            commit: str | None = None) -> list[tuple[Kind, dict]]:
+    """Copy every finished run under ``sources`` into ``dest`` and (re)write its row; returns
+    each run's kind and row."""
     found = []
     for src in sources:
         if not Path(src).is_dir():
@@ -138,57 +240,70 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS, commit: str |
     found = [p for p in found if dest.resolve() not in p.resolve().parents]
     if not found:
         raise UserError(f"no metrics.json under {', '.join(map(str, sources))}")
-    rows = {row_key(r): r for r in read_rows(dest / "runs.csv")}
-    added = []
+    runs = []
     for path in found:
         data = json.loads(path.read_text())
-        if "mse" not in data.get("metrics", {}):
-            raise UserError(f"{path}: not a long-term forecasting run (no mse); runs.csv holds those only")
-        verify_run(path.parent, data)
-        row = run_row(data, table, commit)
-        if not row["commit"] and row_key(row) in rows:  # a re-collect keeps the commit given before
-            row["commit"] = rows[row_key(row)]["commit"]
-        target = dest / "runs" / run_folder(data)
-        target.mkdir(parents=True, exist_ok=True)
-        for name in COPIED:
-            if (path.parent / name).exists():
-                atomic_write_text((path.parent / name).read_text(), target / name)
-        rows[row_key(row)] = row
-        added.append(row)
-    write_rows(list(rows.values()), dest / "runs.csv")
+        kind = kind_of(data)
+        if kind is None:
+            raise UserError(f"{path}: neither a long-term (mse) nor an M4 (m4) run; not collected")
+        verify_run(path.parent, data, kind)
+        runs.append((path, data, kind))
+    added = []
+    for kind in KINDS:
+        mine = [(path, data) for path, data, k in runs if k is kind]
+        if not mine:
+            continue
+        rows = {row_key(r, kind): r for r in read_rows(dest / kind.csv, kind)}
+        for path, data in mine:
+            row = kind.row(data, table, commit)
+            key = row_key(row, kind)
+            if not row["commit"] and key in rows:  # a re-collect keeps the commit given before
+                row["commit"] = rows[key]["commit"]
+            target = dest / "runs" / kind.folder(data)
+            target.mkdir(parents=True, exist_ok=True)
+            for name in COPIED:
+                if (path.parent / name).exists():
+                    atomic_write_text((path.parent / name).read_text(), target / name)
+            rows[key] = row
+            added.append((kind, row))
+        write_rows(list(rows.values()), dest / kind.csv, kind)
     return added
 
 
-def run_folders(dest: Path = RESULTS) -> dict[tuple, Path]:
-    """``row_key -> folder`` of every copied run (the folder holds metrics.json and losses.csv).
+def run_folders(dest: Path = RESULTS, kind: Kind = LONG) -> dict[tuple, Path]:
+    """``row_key -> folder`` of every copied run of ``kind`` (the folder holds metrics.json and losses.csv).
 
-    A folder is keyed once per table of runs.csv (a run belongs to the table it was collected for).
+    A folder is keyed once per table of the kind's file (a run belongs to the table it was collected for).
     """
-    tables = {r["table"] for r in read_rows(dest / "runs.csv")}
+    tables = {r["table"] for r in read_rows(dest / kind.csv, kind)}
     index: dict[tuple, Path] = {}
     for p in sorted((dest / "runs").glob("*/seed*/metrics.json")):
         data = json.loads(p.read_text())
+        if kind_of(data) is not kind:
+            continue
         for table in tables:
-            index[row_key(run_row(data, table))] = p.parent
+            index[row_key(kind.row(data, table), kind)] = p.parent
     return index
 
 
 def check(dest: Path = RESULTS) -> list[str]:
     """Problems found: a row without its run's files, or whose figures differ from them."""
     problems = []
-    folders = run_folders(dest)
-    rows = read_rows(dest / "runs.csv")
-    used = {folders[row_key(r)] for r in rows if row_key(r) in folders}
-    for r in rows:
-        folder = folders.get(row_key(r))
-        if folder is None:
-            problems.append(f"row {row_key(r)}: no run folder under {dest / 'runs'} matches")
-            continue
-        again = run_row(json.loads((folder / "metrics.json").read_text()), r["table"], r["commit"])
-        for k in ("mse", "mae", "n_samples", "best_epoch", "wall_s"):
-            if str(again[k]) != str(r[k]) and not (k in FLOAT_COLUMNS and _close(float(again[k]), float(r[k]))):
-                problems.append(f"{folder}: {k} {again[k]} in metrics.json, {r[k]} in runs.csv")
+    used = set()
+    for kind in KINDS:
+        folders = run_folders(dest, kind)
+        rows = read_rows(dest / kind.csv, kind)
+        used |= {folders[row_key(r, kind)] for r in rows if row_key(r, kind) in folders}
+        for r in rows:
+            folder = folders.get(row_key(r, kind))
+            if folder is None:
+                problems.append(f"row {row_key(r, kind)}: no run folder under {dest / 'runs'} matches")
+                continue
+            again = kind.row(json.loads((folder / "metrics.json").read_text()), r["table"], r["commit"])
+            for k in kind.figures:
+                if str(again[k]) != str(r[k]) and not (k in kind.floats and _close(float(again[k]), float(r[k]))):
+                    problems.append(f"{folder}: {k} {again[k]} in metrics.json, {r[k]} in {kind.csv}")
     for p in (dest / "runs").glob("*/seed*/metrics.json"):
         if p.parent not in used:
-            problems.append(f"{p.parent}: no row in runs.csv")
+            problems.append(f"{p.parent}: no row in {(kind_of(json.loads(p.read_text())) or LONG).csv}")
     return problems

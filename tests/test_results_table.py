@@ -10,7 +10,8 @@ import pytest
 
 from tests.test_trainer import DLINEAR, only_metrics, run_main
 from report.render import README_BEGIN, README_END, readme_block, render
-from report.results_table import COLUMNS, RESULTS, check, collect, read_rows
+from report.results_table import COLUMNS, M4, RESULTS, check, collect, read_rows
+from utils.m4_summary import smape_per_series
 from utils.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def test_collect_writes_the_issue_columns_and_copies_no_arrays(real_run, tmp_pat
     copied = sorted(p.name for p in (dest / "runs").rglob("*") if p.is_file())
     assert copied == ["losses.csv", "metrics.json"]
     assert check(dest) == []
-    assert rows[0]["mse"] == row["mse"]
+    assert rows[0][1]["mse"] == row["mse"]
 
 
 def test_collecting_again_replaces_the_row(tmp_path):
@@ -149,6 +150,58 @@ def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(t
     assert "paper (LLaMA-7B × 32 layers): 0.448 / 0.460 (our MSE +13.8% against it)" in block
     assert ("where we stand, horizon 96: the full Time-LLM ranks 1 of 3 by MSE; lowest: "
             "Time-LLM (0.5100); seeds per entry: 1, 2") in block
+
+
+def fake_m4_run(root: Path, model="NHITS", loss="MASE", clip=1.0, epochs=60, seed=2021) -> Path:
+    """An M4 Hourly results folder as the trainer writes it: arrays whose sMAPE is the reported one."""
+    setting = f"short_term_forecast_m4_Hourly_cpu_{model}_m4_cpu_0"
+    folder = root / f"{loss}{clip}{epochs}" / setting
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    true = rng.uniform(1, 2, (6, 48)).astype(np.float32)
+    pred = (true * rng.uniform(0.8, 1.2, true.shape)).astype(np.float32)
+    np.save(folder / "pred.npy", pred)
+    np.save(folder / "true.npy", true)
+    smape = float(smape_per_series(pred, true).mean())
+    scores = {"smape": smape, "mase": 2.0, "owa": 0.9, "count": 6}
+    data = {"setting": setting, "best_epoch": 7, "wall_seconds": 60.0, "commit": "abc123",
+            "args": {"model": model, "seasonal_patterns": "Hourly", "loss": loss, "max_grad_norm": clip,
+                     "train_epochs": epochs, "seed": seed},
+            "metrics": {"m4": {"Hourly": scores, "Others": scores}, "n_samples": 6}, "saved_samples": 6}
+    (folder / "metrics.json").write_text(json.dumps(data))
+    return folder
+
+
+def test_m4_runs_go_to_their_own_table_one_folder_per_recipe(tmp_path):
+    fake_m4_run(tmp_path / "runs")
+    fake_m4_run(tmp_path / "runs", clip=0.0)      # same setting string, another recipe
+    fake_m4_run(tmp_path / "runs", model="NBEATS")
+    fake_run(tmp_path / "runs", mse=0.5)           # a long-term run collected in the same call
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "m4cpu", dest)
+    rows = read_rows(dest / M4.csv, M4)
+    assert (dest / M4.csv).read_text().splitlines()[0] == ",".join(M4.columns)
+    assert sorted((r["model"], r["max_grad_norm"]) for r in rows) == [("NBEATS", 1.0), ("NHITS", 0.0),
+                                                                       ("NHITS", 1.0)]
+    assert len(read_rows(dest / "runs.csv")) == 1
+    assert len(list((dest / "runs").rglob("metrics.json"))) == 4
+    assert check(dest) == []
+    text = render(dest, published=None)
+    assert "| NHITS | Hourly | MASE loss, no clipping, at most 60 epochs |" in text
+    assert "Published figures for the Others group (Weekly + Daily + Hourly)" in text  # N-BEATS's row
+    assert "Weekly, Daily not run" in text
+    assert "- NHITS, M4 Hourly (MASE loss, clip 1, at most 60 epochs): sMAPE" in readme_block(dest)
+    edited = (dest / M4.csv).read_text().replace(",0.9,", ",0.8,", 1)
+    (dest / M4.csv).write_text(edited)
+    assert any("owa" in p and "m4.csv" in p for p in check(dest))
+
+
+def test_an_m4_run_whose_forecasts_disagree_is_refused(tmp_path):
+    folder = fake_m4_run(tmp_path / "runs")
+    np.save(folder / "pred.npy", np.load(folder / "true.npy"))  # sMAPE 0 now
+    with pytest.raises(UserError, match="smape re-computed from pred.npy"):
+        collect([tmp_path / "runs"], "m4cpu", tmp_path / "dest")
+    assert not (tmp_path / "dest" / M4.csv).exists()
 
 
 def test_committed_results_are_current():
