@@ -1,10 +1,12 @@
-"""Per-model cost on ETTh1-96: training-step time, evaluation time and trainable parameters.
+"""Per-model cost, each on its script's data: training-step time, evaluation time and trainable
+parameters (ETTh1 at horizon 96; M4 Hourly for the M4 models).
 
     python -m bench.bench_models --threads 2 --steps 10
     python -m bench.bench_models --models DLinear PatchTST/42 --steps 20
 
 Each row runs exactly what a run script would run: its ``run_main.py`` arguments are recorded
-from ``scripts/<Model>_ETTh1.sh`` with ``PRED_LENS=96`` (stub launchers, ``utils.launches``),
+from ``scripts/<Model>_ETTh1.sh`` with ``PRED_LENS=96`` (or an M4 script with ``PATTERNS=Hourly``;
+stub launchers, ``utils.launches``),
 so the batch size, window and model size are the recipe's. Each row runs in its own process
 (peak memory is its own): the model is built by the registry, the optimiser by the trainer's
 ``build_optimizer``, and batches come from the trainer's own data loader (shuffled train split,
@@ -34,7 +36,6 @@ from exp.tasks import get_task
 from models import get_model_class
 from run_main import build_parser
 from utils.launches import script_launches
-from utils.losses import get_loss
 from utils.optim import build_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,17 +55,32 @@ ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
     "TimesNet": ("scripts/TimesNet_ETTh1.sh", {}, []),
     "GPT4TS (paper recipe, SmolLM2 x 6 layers)": (
         "scripts/GPT4TS_ETTh1.sh", {"LLM_MODEL": "SmolLM2"}, []),
+    "N-BEATS (M4 Hourly, CPU profile)": ("scripts/cpu/NBEATS_M4_Hourly.sh", {}, []),
+    "N-BEATS (M4 Hourly, paper recipe)": ("scripts/NBEATS_M4.sh", {"PATTERNS": "Hourly"}, []),
+    "N-HiTS (M4 Hourly, CPU profile)": ("scripts/cpu/NHITS_M4_Hourly.sh", {}, []),
+    "N-HiTS (M4 Hourly, recipe)": ("scripts/NHITS_M4.sh", {"PATTERNS": "Hourly"}, []),
 }
 
 
 def recipe(label: str) -> list[str]:
-    """The ``run_main.py`` arguments of ``label``'s horizon-96 run, recorded from its script."""
+    """The ``run_main.py`` arguments of ``label``'s one run (horizon 96, or its M4 pattern),
+    recorded from its script."""
     script, env, extra = ROWS[label]
     launches = script_launches(REPO / script, {"PRED_LENS": "96", **env}, tuple(extra))
     runs = [launch.run_args for launch in launches if launch.run_args]
     if len(runs) != 1:
-        raise RuntimeError(f"{script} with PRED_LENS=96 launched {len(runs)} runs, expected 1")
+        raise RuntimeError(f"{script} with PRED_LENS=96 {env} launched {len(runs)} runs, expected 1")
     return runs[0]
+
+
+def anchored(argv: list[str]) -> list[str]:
+    """``argv`` with a relative ``--root_path`` (the scripts' ``./dataset/...``) made absolute
+    under the repository, so that a row measures from any working directory."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--root_path" and not Path(out[i + 1]).is_absolute():
+            out[i + 1] = str(REPO / out[i + 1])
+    return out
 
 
 def _peak_rss_mib() -> float:
@@ -74,7 +90,7 @@ def _peak_rss_mib() -> float:
 def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -> dict:
     """Build the run's model, data and optimiser in this process and time it."""
     torch.set_num_threads(threads)
-    flags = build_parser().parse_args(argv + ["--root_path", str(REPO / "dataset" / "ETT-small")])
+    flags = build_parser().parse_args(anchored(argv))
     args = build_config(flags)
     torch.manual_seed(seed)
     _, train_loader = data_provider(args, "train")
@@ -83,7 +99,6 @@ def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -
     model = get_model_class(args.model)(args)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = build_optimizer(trainable, args)
-    criterion = get_loss(args.loss)
     task = get_task(args)
     device = torch.device("cpu")
 
@@ -98,8 +113,8 @@ def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -
         batch = next(train_batches)
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        out, true, _ = task.forward(model, batch, device)
-        loss = criterion(out.float(), true)
+        out, true, loss_kwargs = task.forward(model, batch, device)
+        loss = task.criterion(out.float(), true, **loss_kwargs)  # as the trainer calls it
         loss.backward()
         optimizer.step()
         elapsed = time.perf_counter() - t0
@@ -153,7 +168,7 @@ def table(rows: list[dict]) -> list[str]:
         out.append(f"| {r['label']} | {r['seq_len']} | {r['batch_size']} | {r['view']} | "
                    f"{r['trainable']:,} | {r['train_step_s']:.4f} | {r['windows_per_s']:.1f} | "
                    f"{r['eval_forward_s']:.4f} (batch {r['eval_batch_size']}) | "
-                   f"{r['steps_per_epoch']:,} | {r['epoch_min']:.2f} | {r['peak_rss_mib']:,.0f} |")
+                   f"{r['steps_per_epoch']:,} | {r['epoch_min']:.3g} | {r['peak_rss_mib']:,.0f} |")
     return out
 
 
@@ -179,7 +194,8 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown row(s) {unknown}; choose from: {', '.join(ROWS)}", file=sys.stderr)
         return 2
-    print(f"# Per-model cost on ETTh1, horizon 96 ({platform.processor() or platform.machine()}, "
+    print(f"# Per-model cost on each script's data: ETTh1 horizon 96, M4 Hourly for the M4 models "
+          f"({platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {ns.threads} thread(s), fp32, "
           f"medians of {ns.steps} steps after {ns.warmup})\n")
     rows = []

@@ -7,20 +7,37 @@ import pytest
 import torch
 
 from bench import bench_models, bench_vs_authors
+from exp.config import build_config
 from models import get_model_class
 from run_main import build_parser
+
+
+MODEL_OF_LABEL = {"Time-LLM": "TimeLLM", "N-BEATS": "NBEATS", "N-HiTS": "NHITS"}
 
 
 @pytest.mark.parametrize("label", list(bench_models.ROWS))
 def test_every_row_runs_its_scripts_horizon_96_recipe(label):
     args = build_parser().parse_args(bench_models.recipe(label))
-    assert args.pred_len == 96 and args.data == "ETTh1"
-    assert args.model == label.split(" ")[0].split("/")[0].replace("Time-LLM", "TimeLLM")
+    if "M4 Hourly" in label:   # the M4 models: their script's Hourly run (the pattern sets H = 48)
+        cfg = build_config(args)
+        assert (cfg.data, cfg.seasonal_patterns, cfg.pred_len) == ("m4", "Hourly", 48)
+    else:
+        assert args.pred_len == 96 and args.data == "ETTh1"
+    name = label.split(" ")[0].split("/")[0]
+    assert args.model == MODEL_OF_LABEL.get(name, name)
+    if "CPU profile" in label and "M4" in label:
+        assert args.batch_size == 64 and args.des == "cpu"
     if label.startswith("PatchTST/"):
         assert args.seq_len == {"PatchTST/42": 336, "PatchTST/64": 512}[label]
     assert args.individual == (1 if "individual" in label else 0)
     if "SmolLM2 x 4" in label:
         assert (args.llm_model, args.llm_layers, args.seq_len, args.batch_size) == ("SmolLM2", 4, 512, 24)
+
+
+def test_a_scripts_relative_data_folder_is_anchored_at_the_repository():
+    argv = bench_models.anchored(bench_models.recipe("N-HiTS (M4 Hourly, CPU profile)"))
+    root = argv[argv.index("--root_path") + 1]
+    assert root == str(bench_models.REPO / "dataset" / "m4") and (bench_models.REPO / "dataset" / "m4").is_dir()
 
 
 def test_table_reports_errors_in_their_row():
