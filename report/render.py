@@ -167,7 +167,9 @@ def runs_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:
 
 TABLE_TITLES = {"fewshot10": "ETTh1, 10% few-shot (paper Table 3 protocol)",
                 "longterm": "ETTh1, full training split (long-term forecasting protocol)",
-                "m4cpu": "M4, CPU profiles (short-term protocol: one model per pattern, scored against Naive2)"}
+                "m4cpu": "M4, CPU profiles (short-term protocol: one model per pattern, scored against Naive2)",
+                "m4recipe": "M4, the recipes of scripts/NBEATS_M4.sh and scripts/NHITS_M4.sh (one model, "
+                            "one seed, no ensemble)"}
 
 
 def _m4_trained(r: dict) -> bool:

@@ -139,3 +139,26 @@ def test_write_submission_layout_roundtrip_and_atomic(tmp_path):
     with pytest.raises(ValueError):
         write_submission(path, ["H1"], fc)
     np.testing.assert_array_equal(read_submission(path)[1], fc * 2)  # failed write left it intact
+
+
+def test_the_per_epoch_validation_loss_is_the_full_scores_smape(data_root):
+    """Validation reads the sMAPE alone (no Naive2 per epoch); it must be the full scoring's."""
+    from accelerate import Accelerator
+
+    from data_provider.data_factory import data_provider
+    from exp.config import build_config
+    from exp.tasks import evaluate_m4, get_task
+    from models import get_model_class
+    from run_main import build_parser
+
+    cfg = build_config(build_parser().parse_args(
+        ["--task_name", "short_term_forecast", "--model", "SeasonalNaive", "--data", "m4",
+         "--root_path", str(Path(data_root) / "m4"), "--seasonal_patterns", "Hourly",
+         "--model_id", "t", "--features", "S", "--enc_in", "1", "--c_out", "1"]))
+    task, model = get_task(cfg), get_model_class("SeasonalNaive")(cfg).eval()
+    dataset, _ = data_provider(cfg, "val")
+    quick = evaluate_m4(task, model, dataset, Accelerator(cpu=True), full=False)
+    whole = evaluate_m4(task, model, dataset, Accelerator(cpu=True), full=True)
+    assert quick.metrics == {} and quick.pred is None
+    assert quick.loss == whole.loss == whole.metrics["m4"]["Hourly"]["smape"]
+    assert 0 < whole.metrics["m4"]["Hourly"]["owa"] < 2
