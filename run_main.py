@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--test_every_epoch", type=int, default=1, choices=[0, 1],
         help="1: score the test split every epoch for the log, like the reference (the final test "
              "then reuses the best epoch's pass); 0: only the final test")
+    add("--save_state_every", type=float, default=0.0,
+        help="seconds between saves of the resume state (weights, optimiser, RNGs: --resume); "
+             "0: after every epoch; the last epoch's is always saved. For runs of many short "
+             "epochs (the M4 recipes' one-step epochs), where the save costs more than the epoch")
     add("--learning_rate", type=float, default=0.0001, help="learning rate")
     add("--des", default="test", help="experiment description, part of the setting string")
     add("--loss", default="MSE", help="MSE | MAE | SMAPE (M4)")

@@ -146,6 +146,7 @@ class RunConfig:
     eval_batch_size: int
     patience: int
     test_every_epoch: int
+    save_state_every: float
     learning_rate: float
     des: str
     loss: str

@@ -187,6 +187,7 @@ class Trainer:
         self.log(f">>> training {self.setting}: {self.n_trainable():,} trainable parameters, "
                  f"{len(loaders['train'][0])} train samples, {acc.num_processes} process(es), "
                  f"lr schedule: {self.schedule_note}")
+        state_saved_at = time.time()
         for epoch in range(start_epoch, cfg.train_epochs):
             t0 = time.time()
             train_loss = self._train_epoch(model, optimizer, train_loader, lr_ctrl, epoch)
@@ -208,7 +209,10 @@ class Trainer:
                 self.best_test = (BestTest(epoch + 1, weights_digest(self.acc.unwrap_model(model)), test)
                                   if test is not None else None)
             lr_ctrl.on_epoch_end(epoch + 1)
-            self._save_state(model, optimizer, lr_ctrl, early, epoch + 1)
+            last = early.early_stop or epoch + 1 == cfg.train_epochs
+            if last or time.time() - state_saved_at >= cfg.save_state_every:
+                self._save_state(model, optimizer, lr_ctrl, early, epoch + 1)
+                state_saved_at = time.time()
             if early.early_stop:
                 self.log(f"Early stopping after epoch {epoch + 1}")
                 break

@@ -362,7 +362,8 @@ recipe_NBEATS_M4() {
   width "$channels"
   ARGS+=(--stacks 30 --layers 4 --layer_size 512 --batch_size 1024 --eval_batch_size 1024
          --learning_rate 0.001 --lradj constant --lr_quirk off --max_grad_norm 1.0
-         --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0)
+         --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0
+         --save_state_every 60)  # one-step epochs: the resume state once a minute, not every step
   run_tail "${LOSS:-SMAPE}" Exp
 }
 # CPU profile (scripts/cpu/NBEATS_M4_Hourly.sh): the N-BEATS-G recipe above on M4 Hourly, the
@@ -416,7 +417,8 @@ recipe_NHITS_M4() {
   width "$channels"
   nhits_model
   ARGS+=(--batch_size 1024 --eval_batch_size 1024 --learning_rate 0.001 --lradj constant
-         --lr_quirk off --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0)
+         --lr_quirk off --train_epochs "$epochs" --patience "$epochs" --test_every_epoch 0
+         --save_state_every 60)  # one-step epochs: the resume state once a minute, not every step
   run_tail "${LOSS:-SMAPE}" Exp
 }
 # CPU profile (scripts/cpu/NHITS_M4_Hourly.sh): the N-HiTS recipe above on M4 Hourly with the

@@ -95,3 +95,30 @@ def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp
     assert ckpt["epoch"] == 1  # the last good weights, untouched by the failing epoch
     assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
     assert not list((tmp_path / "results").glob("*/metrics.json"))  # [] when the folder is absent
+
+
+@pytest.mark.parametrize("every, saved", [(0, [1, 2, 3]), (1e9, [3])])
+def test_resume_state_saves_are_spaced_by_save_state_every(tmp_path, data_root, monkeypatch, every, saved):
+    """0 saves after every epoch; a long interval still saves the last epoch's state, and the
+    run resumes from it as finished."""
+    from exp.exp_main import Trainer
+    from timellm_api import Forecaster
+
+    epochs = []
+    real = Trainer._save_state
+
+    def spy(self, model, optimizer, lr_ctrl, early, epoch):
+        epochs.append(epoch)
+        return real(self, model, optimizer, lr_ctrl, early, epoch)
+
+    monkeypatch.setattr(Trainer, "_save_state", spy)
+    flags = dict(model="DLinear", data="ETTh1", root_path=str(ROOT / "dataset" / "ETT-small") + "/",
+                 data_path="ETTh1.csv", features="M", seq_len=96, label_len=48, pred_len=24,
+                 batch_size=64, eval_batch_size=256, train_epochs=3, patience=10, percent=10,
+                 des="spaced", model_id="spaced", test_every_epoch=0, save_state_every=every,
+                 checkpoints=str(tmp_path / "ckpt"), results_dir=str(tmp_path / "results"))
+    Forecaster(**flags).fit()
+    assert epochs == saved
+    epochs.clear()
+    again = Forecaster(**{**flags, "resume": True}).fit()
+    assert epochs == [] and len(again.history) == 3   # the saved state is the finished run's
