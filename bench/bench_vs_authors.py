@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from bench.bench_models import ROWS, recipe
+from bench.bench_models import ROWS, anchored, recipe
 from data_provider.data_factory import data_provider
 from exp.config import build_config
 from models import get_model_class
@@ -85,8 +85,7 @@ def prepare(model: str, workdir: Path, n_batches: int) -> dict:
     ``n_batches`` training batches; returns the spec the workers read."""
     folder, module, keys, stubs, own = AUTHORS[model]
     label = next(k for k, (script, _, _) in ROWS.items() if script == f"scripts/{model}_ETTh1.sh")
-    flags = build_parser().parse_args(recipe(label) + ["--root_path",
-                                                       str(REPO / "dataset" / "ETT-small")])
+    flags = build_parser().parse_args(anchored(recipe(label)))
     args = build_config(flags)
     torch.manual_seed(args.seed)
     ours = get_model_class(model)(args)

@@ -150,13 +150,17 @@ def deviations_section(rows: list[dict], folders: dict, dest: Path) -> list[str]
     return lines + [""]
 
 
+def _run_link(folder: Path | None, dest: Path) -> str:
+    """A row's link to its copied run folder, relative to RESULTS.md beside ``dest``."""
+    return f"[run]({folder.relative_to(dest.parent).as_posix()}/)" if folder else "missing"
+
+
 def runs_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:
     lines = ["### Every run", "",
              "| model | ablation | horizon | backbone | seed | MSE | MAE | test samples | best epoch | "
              "wall (min) | commit | files |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        folder = folders.get(row_key(r))
-        link = f"[run]({folder.relative_to(dest.parent).as_posix()}/)" if folder else "missing"
+        link = _run_link(folders.get(row_key(r)), dest)
         lines.append(f"| {r['model']} | {r['ablation']} | {r['pred_len']} | {_backbone(r)} | {r['seed']} | "
                      f"{r['mse']:.4f} | {r['mae']:.4f} | {r['n_samples']} | {r['best_epoch']} | "
                      f"{r['wall_s'] / 60:.1f} | `{str(r['commit'])[:10]}` | {link} |")
@@ -194,17 +198,19 @@ def m4_section(rows: list[dict], folders: dict, dest: Path, pub) -> list[str]:
     lines = ["| model | pattern | recipe | sMAPE | MASE | OWA | series | best epoch | wall (min) | "
              "commit | files |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        folder = folders.get(row_key(r, M4))
-        link = f"[run]({folder.relative_to(dest.parent).as_posix()}/)" if folder else "missing"
+        link = _run_link(folders.get(row_key(r, M4)), dest)
         lines.append(f"| {r['model']} | {r['pattern']} | {_m4_recipe(r)} | {r['smape']:.3f} | "
                      f"{r['mase']:.3f} | {r['owa']:.3f} | {r['n_series']} | {r['best_epoch'] or '—'} | "
                      f"{r['wall_s'] / 60:.1f} | `{str(r['commit'])[:10]}` | {link} |")
     lines += ["", "OWA is the mean of sMAPE and MASE relative to Naive2's on the same series: below 1 "
               "beats Naive2.", ""]
-    for pattern in sorted({r["pattern"] for r in rows}):
+    present = {r["pattern"] for r in rows}
+    for pattern in sorted(present):
         group = _group_of(pattern)
+        if group is None:
+            continue
         hits = [h for m in sorted({r["model"] for r in rows}) for h in lookup(pub, "m4", m, "m4", 100, group)]
-        if not group or not hits:
+        if not hits:
             continue
         members = M4_GROUPS[group]
         lines.append(f"Published figures for the {group} group ({' + '.join(members)}), which holds "
@@ -213,7 +219,7 @@ def m4_section(rows: list[dict], folders: dict, dest: Path, pub) -> list[str]:
         for h in hits:
             figs = ", ".join(f"{k} {v:.3f}" for k, v in h.values.items())
             lines.append(f"- {h.model}: {figs} ({h.source})")
-        missing = [m for m in members if m not in {r['pattern'] for r in rows}]
+        missing = [m for m in members if m not in present]
         if missing:
             lines += ["", f"Ours cover {pattern} only ({', '.join(missing)} not run), so our {group} "
                       f"figure is {pattern}'s alone and not comparable with these."]

@@ -220,10 +220,6 @@ def write_rows(rows: list[dict], path: Path, kind: Kind = LONG) -> None:
     atomic_write_text(buf.getvalue(), path)
 
 
-def row_order(r: dict):
-    return LONG.order(r)
-
-
 def row_key(r: dict, kind: Kind = LONG) -> tuple:
     return tuple(r[k] for k in kind.columns[:kind.key_len])
 
