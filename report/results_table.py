@@ -250,6 +250,13 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
         if not mine:
             continue
         rows = {row_key(r, kind): r for r in read_rows(dest / kind.csv, kind)}
+        for path, data in mine:  # refuse before anything is written
+            clash = _held_by_another_row(kind, rows, dest / "runs" / kind.folder(data),
+                                         row_key(kind.row(data, table, commit), kind))
+            if clash:
+                raise UserError(f"{path}: its folder under {dest / 'runs'} already holds another run, "
+                                f"the one of {kind.csv} row {clash}; not collected (give that run another "
+                                f"--des or seed, or drop its row first)")
         for path, data in mine:
             row = kind.row(data, table, commit)
             key = row_key(row, kind)
@@ -264,6 +271,20 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
             added.append((kind, row))
         write_rows(list(rows.values()), dest / kind.csv, kind)
     return added
+
+
+def _held_by_another_row(kind: Kind, rows: dict[tuple, dict], target: Path, key: tuple) -> tuple | None:
+    """The key of a row other than ``key`` whose run ``target`` holds now (copying a run there
+    would overwrite that row's files), or None. A run's folder names its setting and seed, not
+    every flag: a run cut short with ``--train_epochs`` has the full run's folder."""
+    held = target / "metrics.json"
+    if not held.exists():
+        return None
+    data = json.loads(held.read_text())
+    for other, r in rows.items():
+        if other != key and row_key(kind.row(data, r["table"]), kind) == other:
+            return other
+    return None
 
 
 def run_folders(dest: Path = RESULTS, kind: Kind = LONG) -> dict[tuple, Path]:

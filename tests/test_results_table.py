@@ -103,6 +103,20 @@ def test_collecting_again_keeps_the_commit_given_before(tmp_path):
     assert [r["commit"] for r in read_rows(dest / "runs.csv")] == ["feed"]
 
 
+def test_a_run_that_would_overwrite_another_rows_files_is_refused(tmp_path):
+    fake_run(tmp_path / "a", mse=0.5)                       # the full run, table fewshot10
+    fake_run(tmp_path / "b", mse=0.6)                       # same setting and seed, cut short
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "a"], "fewshot10", dest)
+    before = {p: p.read_text() for p in dest.rglob("*") if p.is_file()}
+    with pytest.raises(UserError, match="already holds another run"):
+        collect([tmp_path / "b"], "other", dest)
+    assert {p: p.read_text() for p in dest.rglob("*") if p.is_file()} == before
+    assert check(dest) == []
+    collect([tmp_path / "b"], "fewshot10", dest)            # a rerun of the same row replaces it
+    assert [r["mse"] for r in read_rows(dest / "runs.csv")] == [pytest.approx(0.6)]
+
+
 def test_a_run_whose_forecasts_disagree_is_refused(tmp_path):
     folder = fake_run(tmp_path / "runs", mse=0.5)
     np.save(folder / "pred.npy", np.zeros((20, 4, 1), dtype=np.float32))  # MSE 0 now
