@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--adam_beta1", type=float, default=0.9, help="Adam / AdamW beta1")
     add("--adam_beta2", type=float, default=0.999, help="Adam / AdamW beta2")
     add("--grad_accum", type=int, default=1, help="gradient accumulation steps (through Accelerate)")
+    add("--global_batch", type=int, default=0,
+        help="windows averaged in one optimiser step: processes x --batch_size x --grad_accum. "
+             "When given, the per-process batch becomes global_batch / (processes x grad_accum), "
+             "which must divide it (the Time-LLM paper: 8 GPUs x 24 = 192); 0: --batch_size as "
+             "given. metrics.json records the global batch either way")
     add("--max_grad_norm", type=float, default=0.0, help="clip the gradient norm (0: no clipping)")
     add("--use_amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
     add("--mixed_precision", default=None, choices=["no", "fp16", "bf16"],

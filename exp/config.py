@@ -159,6 +159,7 @@ class RunConfig:
     adam_beta1: float
     adam_beta2: float
     grad_accum: int
+    global_batch: int              # resolved by start_run: processes x batch_size x grad_accum
     max_grad_norm: float
     use_amp: bool
     mixed_precision: str | None
@@ -245,6 +246,8 @@ def validate(cfg: RunConfig) -> None:
         if not cfg.pred_len <= cfg.test_rows:
             raise ConfigError(f"--test_rows {cfg.test_rows} must be at least --pred_len {cfg.pred_len} "
                               "(the test part of every series needs one window)")
+    if cfg.global_batch < 0:
+        raise ConfigError(f"--global_batch must be 0 (use --batch_size) or positive, got {cfg.global_batch}")
     if not cfg.learning_rate > 0:  # also NaN
         raise ConfigError(f"--learning_rate must be positive, got {cfg.learning_rate}")
     check_writable(cfg.results_dir, "--results_dir")
@@ -263,6 +266,21 @@ def build_config(args) -> RunConfig:
     cfg = RunConfig(**values)
     validate(cfg)
     return cfg
+
+
+def with_global_batch(cfg: RunConfig, processes: int) -> RunConfig:
+    """``cfg`` with the global batch resolved for ``processes`` processes: ``--global_batch G``
+    sets the per-process batch to ``G / (processes x grad_accum)``; without it the global batch is
+    ``processes x batch_size x grad_accum``. Either way ``global_batch`` then holds the windows
+    averaged in one optimiser step."""
+    share = processes * cfg.grad_accum
+    if not cfg.global_batch:
+        return replace(cfg, global_batch=share * cfg.batch_size)
+    if cfg.global_batch % share:
+        raise ConfigError(f"--global_batch {cfg.global_batch} is not a multiple of {processes} "
+                          f"process(es) x --grad_accum {cfg.grad_accum}; choose a global batch they "
+                          f"divide or change --grad_accum / the number of processes")
+    return replace(cfg, batch_size=cfg.global_batch // share)
 
 
 def setting_string(args, ii: int, zero_shot_suffix: bool = True) -> str:

@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from exp.config import RunConfig, build_config, setting_string
+from exp.config import RunConfig, build_config, setting_string, with_global_batch
 from exp.distributed import build_accelerator, distributed_info
 from exp.precision import backbone_dtype, set_tf32
 from exp.predict import check_columns
 from exp.progress import progress_bar
-from exp.results import ResultWriter
+from exp.results import ResultWriter, source_provenance
 from exp.tasks import Evaluation, get_task
 from exp.tracking import RunTracker
 from layers.peft_adapters import base_weight_checksum
@@ -127,6 +127,8 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, setting: str, accelerator, train_setting: str | None = None):
         self.t_start = time.time()  # metrics.json's wall_seconds count from here
+        # the code the run starts from (a resume keeps it and adds its own: _maybe_resume)
+        self.provenance = {"started": source_provenance(), "resumed": []}
         self.cfg, self.setting, self.acc = cfg, setting, accelerator
         self.task = get_task(cfg)
         self.ckpt_dir = checkpoint_folder(cfg, train_setting or setting)
@@ -279,7 +281,8 @@ class Trainer:
             # a ZeRO optimizer holds only this rank's partition: not resumable from one file
             opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
             state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
-                         early=early.state_dict(), history=self.history, **resume_extras(self.acc))
+                         early=early.state_dict(), history=self.history, provenance=self.provenance,
+                         **resume_extras(self.acc))
             atomic_save(state, self.state_path)
         self.acc.wait_for_everyone()
 
@@ -306,6 +309,11 @@ class Trainer:
         lr_ctrl.load_state_dict(state["lr"])
         early.load_state_dict(state["early"])
         self.history = list(state["history"])
+        if state.get("provenance"):  # states older than provenance: the resume's code stands in
+            now = self.provenance["started"]
+            self.provenance = {"started": state["provenance"]["started"],
+                               "resumed": [*state["provenance"]["resumed"],
+                                           {**(now or {}), "after_epoch": int(state["epoch"])}]}
         restore_resume_extras(self.acc, state)
         self.log(f"Resumed {self.setting} after epoch {state['epoch']}")
         if early.early_stop:
@@ -392,7 +400,8 @@ class Trainer:
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
                 "backbone_checksum": self.backbone_checksum, "data_columns": columns,
-                "checkpoint": str(self.best_path) if self.needs_training else None}
+                "checkpoint": str(self.best_path) if self.needs_training else None,
+                "provenance": self.provenance}
         if acc.is_main_process:
             self.results.write(result, info, loaders["test"][0])
         if self.future is not None:
@@ -403,10 +412,12 @@ class Trainer:
 
 
 def start_run(cfg: RunConfig) -> tuple[RunConfig, object]:
-    """The run's Accelerator, and ``cfg`` with what it decides filled in: ``--dtype auto``
-    becomes the mixed-precision format for the frozen backbone (exp.precision), and ``--tf32``
+    """The run's Accelerator, and ``cfg`` with what it decides filled in: the per-process batch
+    and the global batch for its number of processes (:func:`exp.config.with_global_batch`),
+    ``--dtype auto`` becomes the mixed-precision format for the frozen backbone (exp.precision), and ``--tf32``
     is applied. The command line (:func:`run`) and the Python API both start here."""
     accelerator = build_accelerator(cfg)
+    cfg = with_global_batch(cfg, accelerator.num_processes)
     cfg = replace(cfg, dtype=backbone_dtype(cfg.dtype, accelerator.mixed_precision))
     set_tf32(bool(cfg.tf32))
     return cfg, accelerator

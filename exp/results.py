@@ -17,6 +17,7 @@ Nothing is overwritten unless ``--overwrite`` is given; every file is written at
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import subprocess
@@ -45,17 +46,39 @@ def _jsonable(obj):
     return str(obj)
 
 
-def source_commit() -> str | None:
-    """The git commit of the code that ran (``+dirty`` when tracked files were modified), or None
-    outside a git checkout. Recorded in metrics.json so that every reported figure names its code."""
-    root = Path(__file__).resolve().parents[1]
+def _git(root: Path, *args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=30, check=True).stdout
+
+
+def source_provenance(root: Path | None = None) -> dict | None:
+    """The code a run starts from: ``{"commit": sha, "dirty": bool, "diff_sha256": str | None}``,
+    or None outside a git checkout. ``dirty`` when tracked files differ from the commit or files
+    git does not ignore are untracked; ``diff_sha256`` hashes ``git diff HEAD`` and the untracked
+    files' names and contents, so two dirty runs with equal hashes ran the same code. Taken when
+    the run starts (metrics.json's ``commit`` names the code that trained, not the code current
+    when it ended)."""
+    root = root or Path(__file__).resolve().parents[1]
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=root, timeout=10).returncode
+        sha = _git(root, "rev-parse", "HEAD").decode().strip()
+        diff = _git(root, "diff", "HEAD", "--binary", "--")
+        untracked = sorted(_git(root, "ls-files", "--others", "--exclude-standard", "-z").split(b"\0"))
     except (OSError, subprocess.SubprocessError):
         return None
-    return sha + ("+dirty" if dirty else "")
+    untracked = [name for name in untracked if name and (root / name.decode()).is_file()]
+    if not diff and not untracked:
+        return {"commit": sha, "dirty": False, "diff_sha256": None}
+    h = hashlib.sha256(diff)
+    for name in untracked:
+        h.update(b"\0" + name + b"\0" + (root / name.decode()).read_bytes())
+    return {"commit": sha, "dirty": True, "diff_sha256": h.hexdigest()}
+
+
+def commit_label(provenance: dict | None) -> str | None:
+    """The one-string form of :func:`source_provenance` (runs.csv's ``commit``): ``sha`` or
+    ``sha+dirty``."""
+    if not provenance:
+        return None
+    return provenance["commit"] + ("+dirty" if provenance["dirty"] else "")
 
 
 def _atomic_npy(array: np.ndarray, path: Path) -> None:
@@ -153,8 +176,11 @@ class ResultWriter:
     def write(self, result, info: dict, dataset) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         metrics = dict(result.metrics)
+        info = dict(info)
+        provenance = info.pop("provenance", None) or {"started": source_provenance()}
         payload = {"metrics": metrics, **info, "args": self.cfg.as_dict(),
-                   "commit": source_commit(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+                   "commit": commit_label(provenance["started"]), "provenance": provenance,
+                   "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         if result.pred is not None:
             saved = self._save_arrays(result.pred, result.true)
             payload["saved_samples"] = saved
