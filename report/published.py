@@ -125,14 +125,15 @@ def paper_config(kind: str, model: str, dataset: str, pred_len: int | None, seq_
 def config_differences(args: dict, num_processes: int, paper: dict) -> dict[str, tuple]:
     """``{setting: (ours, paper)}`` for every compared setting that differs.
 
-    The batch is compared globally (per-process batch x processes against the paper's x 8).
+    The batch is compared globally (per-process batch x accumulation x processes against the
+    paper's x 8).
     """
     diffs: dict[str, tuple] = {}
     for key, want in paper.items():
         if want is None:
             continue
         if key == "batch_size":
-            ours = int(args.get("batch_size", 0)) * int(num_processes or 1)
+            ours = int(args.get("batch_size", 0)) * int(args.get("grad_accum") or 1) * int(num_processes or 1)
             want = want * PAPER_PROCESSES
             if ours != want:
                 diffs["global batch"] = (ours, want)

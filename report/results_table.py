@@ -10,7 +10,9 @@ folders, at any depth). A long-term run (its metrics have ``mse``) becomes a row
 an M4 run (its metrics have ``m4``) a row of ``m4.csv`` (sMAPE, MASE, OWA of its pattern). Each
 run's headline figure is re-computed from its ``pred.npy``/``true.npy`` where they hold every test
 sample (MSE/MAE; sMAPE for M4), and a run whose figures do not re-compute is refused. ``collect``
-copies ``metrics.json`` and ``losses.csv`` (never the arrays) to ``docs/results/runs/<folder>/seed<seed>/``
+copies ``metrics.json`` and ``losses.csv`` (never the arrays) to
+``docs/results/runs/<folder>/seed<seed>/``, with a long-term run's per-window test losses
+(``window_losses.npz``: float32 ``mse`` and ``mae``, one per test sample, for paired tests later),
 and writes one row per run (a rerun of the same table, setting and seed replaces its row). Every
 write is atomic. ``check`` re-reads each row against its copied ``metrics.json``. The rendering
 lives in ``report.render``.
@@ -50,6 +52,7 @@ class Kind:
     row: Callable[[dict, str, str | None], dict]              # (metrics.json, table, commit) -> row
     folder: Callable[[dict], str]                              # metrics.json -> <folder>/seed<seed>
     recompute: Callable[[Path, dict], dict[str, float] | None]
+    kept: Callable[[Path, dict], dict[str, np.ndarray] | None]  # per-window arrays kept with the run
     order: Callable[[dict], tuple]
     summary: Callable[[dict], str]                             # a row in one line, for ``collect``
 
@@ -65,6 +68,15 @@ def _common(data: dict, commit: str | None) -> dict:
             "commit": data.get("commit") or commit or ""}
 
 
+def global_batch(data: dict) -> int:
+    """The windows averaged in one optimiser step: recorded by runs since ``--global_batch``,
+    processes x per-process batch x accumulation for the runs before it."""
+    a = data["args"]
+    if a.get("global_batch"):
+        return int(a["global_batch"])
+    return int(a["batch_size"]) * int(a.get("grad_accum") or 1) * int(data.get("num_processes") or 1)
+
+
 def run_row(data: dict, table: str, commit: str | None = None) -> dict:
     """The runs.csv row of one long-term run's metrics.json (``commit`` fills in for runs that lack one)."""
     a, m = data["args"], data["metrics"]
@@ -73,12 +85,13 @@ def run_row(data: dict, table: str, commit: str | None = None) -> dict:
             "data": a["data"], "features": a["features"], "percent": int(a.get("percent", 100)),
             "seq_len": int(a["seq_len"]), "pred_len": int(a["pred_len"]),
             "llm_model": a.get("llm_model") if llm else "", "llm_layers": int(a["llm_layers"]) if llm else "",
-            "seed": int(a["seed"]), "mse": float(m["mse"]), "mae": float(m["mae"]),
+            "global_batch": global_batch(data), "seed": int(a["seed"]), "mse": float(m["mse"]), "mae": float(m["mae"]),
             "n_samples": int(m["n_samples"]), **_common(data, commit)}
 
 
 def run_folder(data: dict) -> str:
-    """Where a long-term run's files go under ``docs/results/runs/``: its setting, then its seed.
+    """Where a long-term run's files go under ``docs/results/runs/``: its setting and global batch
+    (``_gb<G>``: the setting string does not name the batch), then its seed.
 
     An ablation's setting ends in ``_<ablation>``; runs made before the setting said so get the
     suffix here, so an ablation never shares the full model's folder.
@@ -86,7 +99,7 @@ def run_folder(data: dict) -> str:
     setting, ablation = data["setting"], data["args"].get("ablation") or "none"
     if ablation != "none" and not setting.endswith(f"_{ablation}"):
         setting += f"_{ablation}"
-    return f"{setting}/seed{int(data['args']['seed'])}"
+    return f"{setting}_gb{global_batch(data)}/seed{int(data['args']['seed'])}"
 
 
 def _arrays(folder: Path, data: dict) -> tuple[np.ndarray, np.ndarray] | None:
@@ -108,6 +121,41 @@ def recomputed(folder: Path, data: dict) -> dict[str, float] | None:
     return {"mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err)))}
 
 
+def window_losses(folder: Path, data: dict) -> dict[str, np.ndarray] | None:
+    """Each test window's MSE and MAE (float32, shape (n_samples,), in ``pred.npy``'s window
+    order: their means are the run's MSE and MAE), from the run's saved arrays; None when they are
+    absent or truncated. A channel-independent run's windows are channel-major (item ``i`` is
+    channel ``i // T`` at time offset ``i % T``), a multivariate run's are ordered by time."""
+    arrays = _arrays(folder, data)
+    if arrays is None:
+        return None
+    err = arrays[0] - arrays[1]
+    axes = tuple(range(1, err.ndim))
+    return {"mse": np.mean(err ** 2, axis=axes).astype(np.float32),
+            "mae": np.mean(np.abs(err), axis=axes).astype(np.float32)}
+
+
+WINDOW_LOSSES = "window_losses.npz"
+
+
+def write_window_losses(losses: dict[str, np.ndarray], path: Path) -> None:
+    """``losses`` as an .npz at ``path``, written atomically (temporary file, then rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **losses)
+    tmp.replace(path)
+
+
+def read_window_losses(folder: Path) -> dict[str, np.ndarray] | None:
+    """A copied run's per-window losses (``mse``, ``mae``), or None when it has none (runs
+    collected before they were kept)."""
+    path = folder / WINDOW_LOSSES
+    if not path.exists():
+        return None
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
 def _long_order(r: dict):
     return (r["table"], r["data"], r["model"] != "TimeLLM", r["model"], r["ablation"] != "none",
             r["ablation"], r["pred_len"], r["seq_len"], r["seed"])
@@ -115,13 +163,15 @@ def _long_order(r: dict):
 
 LONG = Kind(csv="runs.csv",
             columns=("table", "model", "ablation", "data", "features", "percent", "seq_len", "pred_len",
-                     "llm_model", "llm_layers", "seed", "mse", "mae", "n_samples", "best_epoch",
-                     "wall_s", "commit"),
-            ints=("percent", "seq_len", "pred_len", "llm_layers", "seed", "n_samples", "best_epoch"),
-            floats=("mse", "mae", "wall_s"), key_len=11,
+                     "llm_model", "llm_layers", "global_batch", "seed", "mse", "mae", "n_samples",
+                     "best_epoch", "wall_s", "commit"),
+            ints=("percent", "seq_len", "pred_len", "llm_layers", "global_batch", "seed", "n_samples",
+                  "best_epoch"),
+            floats=("mse", "mae", "wall_s"), key_len=12,
             figures=("mse", "mae", "n_samples", "best_epoch", "wall_s"),
-            row=run_row, folder=run_folder, recompute=recomputed, order=_long_order,
-            summary=lambda r: f"{r['model']} {r['ablation']} H={r['pred_len']} seed {r['seed']}: "
+            row=run_row, folder=run_folder, recompute=recomputed, kept=window_losses, order=_long_order,
+            summary=lambda r: f"{r['model']} {r['ablation']} H={r['pred_len']} global batch "
+                              f"{r['global_batch']} seed {r['seed']}: "
                               f"mse {r['mse']:.4f} mae {r['mae']:.4f}")
 
 
@@ -160,7 +210,7 @@ M4 = Kind(csv="m4.csv",
           ints=("train_epochs", "seed", "n_series", "best_epoch"),
           floats=("max_grad_norm", "smape", "mase", "owa", "wall_s"), key_len=7,
           figures=("smape", "mase", "owa", "n_series", "best_epoch", "wall_s"),
-          row=m4_row, folder=m4_folder, recompute=m4_recomputed,
+          row=m4_row, folder=m4_folder, recompute=m4_recomputed, kept=lambda folder, data: None,
           order=lambda r: (r["table"], r["pattern"], r["model"], r["loss"], r["max_grad_norm"],
                            r["train_epochs"], r["seed"]),
           summary=lambda r: f"{r['model']} M4 {r['pattern']} ({r['loss']}, clip {r['max_grad_norm']:g}, "
@@ -267,6 +317,9 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
             for name in COPIED:
                 if (path.parent / name).exists():
                     atomic_write_text((path.parent / name).read_text(), target / name)
+            kept = kind.kept(path.parent, data)
+            if kept is not None:
+                write_window_losses(kept, target / WINDOW_LOSSES)
             rows[key] = row
             added.append((kind, row))
         write_rows(list(rows.values()), dest / kind.csv, kind)
@@ -303,6 +356,24 @@ def run_folders(dest: Path = RESULTS, kind: Kind = LONG) -> dict[tuple, Path]:
     return index
 
 
+def _window_problems(folder: Path, row: dict) -> list[str]:
+    """A copied run's window losses against its row: one value per test sample, means equal to
+    its MSE and MAE (float32 rounding)."""
+    losses = read_window_losses(folder)
+    if losses is None:
+        return []
+    out = []
+    for k in ("mse", "mae"):
+        values = losses.get(k)
+        if values is None or values.shape != (row["n_samples"],):
+            out.append(f"{folder / WINDOW_LOSSES}: {k} should hold {row['n_samples']} values "
+                       f"(one per test sample), holds {None if values is None else values.shape}")
+        elif not _close(float(np.mean(values, dtype=np.float64)), float(row[k])):
+            out.append(f"{folder / WINDOW_LOSSES}: mean {k} {np.mean(values, dtype=np.float64):.7f}, "
+                       f"the row says {row[k]:.7f}")
+    return out
+
+
 def check(dest: Path = RESULTS) -> list[str]:
     """Problems found: a row without its run's files, or whose figures differ from them."""
     problems = []
@@ -320,6 +391,7 @@ def check(dest: Path = RESULTS) -> list[str]:
             for k in kind.figures:
                 if str(again[k]) != str(r[k]) and not (k in kind.floats and _close(float(again[k]), float(r[k]))):
                     problems.append(f"{folder}: {k} {again[k]} in metrics.json, {r[k]} in {kind.csv}")
+            problems += _window_problems(folder, r)
     for p in (dest / "runs").glob("*/seed*/metrics.json"):
         if p.parent not in used:
             problems.append(f"{p.parent}: no row in {(kind_of(json.loads(p.read_text())) or LONG).csv}")

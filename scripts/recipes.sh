@@ -265,6 +265,51 @@ recipe_PatchTST() {
   baseline_tail first_epoch
 }
 
+# The few-shot protocol of the baselines in the Time-LLM paper's Table 3: its DLinear, PatchTST and
+# GPT4TS rows are the One Fits All paper's (Zhou et al., NeurIPS 2023, Table 5 / Appendix D.2; the
+# Time-LLM table repeats them). Source: its Few-shot_Learning/scripts/ETTh1.sh and main.py
+# (DAMO-DI-ML/NeurIPS2023-One-Fits-All at 9f3875d), the only few-shot script it ships (for GPT4TS;
+# it has no DLinear or PatchTST script, so these run the same script with the model swapped, which
+# its main.py allows):
+#   seq_len 336, label_len 168 (ETTh1.sh:4, :19-20), batch 256 (:22; evaluation too), Adam (main.py),
+#   MSE, 10 epochs (:25), early-stopping patience 3 (main.py default), cosine annealing stepped per
+#   epoch with T_max 20 and eta_min 1e-8 (--cos 1 --tmax 20, :40-41; here --lradj COS), one channel
+#   per sample (its loader), the first PERCENT% of the training split with the scaler fitted on the
+#   whole split (as here). learning_rate: the script runs both 0.001 and 0.000005 (:11) and the
+#   repository does not say which was reported; LR (default 0.001) picks one.
+# Its 3 repetitions (--itr 3) are draws of one seed-2021 stream, averaged; ours are seeds 2021-2023,
+# each its own run. Its test loader drops the last incomplete batch; ours scores every window.
+# Model settings: DLinear kernel 25, one shared layer (its DLinear.py); PatchTST the authors' ETTh1
+# settings (recipe_PatchTST: OFA's PatchTST is its own variant, and its script sets no PatchTST
+# values); GPT4TS patch 16, stride 8, LLM_LAYERS of LLM_MODEL (the paper: GPT-2, 6 layers).
+#   PERCENT  default 10;  LR  default 0.001
+fewshot_head() {  # MODEL: the shared protocol, before the model's own flags
+  local pct=${PERCENT:-10}
+  long_head "$1" "${data}_336_${2}_p${pct}" M
+  window 336 168 "$2"
+  width "$channels"
+  ARGS+=(--percent "$pct" --batch_size 256 --eval_batch_size 256 --learning_rate "${LR:-0.001}"
+         --lradj COS --train_epochs 10 --patience 3 --channel_independence 1 --lr_quirk off)
+}
+recipe_DLinear_fewshot() {
+  fewshot_head DLinear "$1"
+  ARGS+=(--moving_avg 25 --individual 0)
+  run_tail MSE Exp
+}
+recipe_PatchTST_fewshot() {
+  [ "$data" = ETTh1 ] || no_recipe PatchTST_fewshot "$1"
+  fewshot_head PatchTST "$1"
+  ARGS+=(--e_layers 3 --n_heads 4 --d_model 16 --d_ff 128 --dropout 0.3 --fc_dropout 0.3
+         --head_dropout 0 --patch_len 16 --stride 8 --padding_patch end --revin 1 --affine 0
+         --subtract_last 0 --individual 0)
+  run_tail MSE Exp
+}
+recipe_GPT4TS_fewshot() {
+  fewshot_head GPT4TS "$1"
+  ARGS+=(--llm_model "${LLM_MODEL:-GPT2}" --llm_layers "${LLM_LAYERS:-6}" --patch_len 16 --stride 8)
+  run_tail MSE Exp
+}
+
 # Autoformer (Wu et al., NeurIPS 2021). Source: the Autoformer repository's recipe (thuml/Autoformer
 # scripts/): seq_len 96, label_len 48 (ILI 36, 18), 2 encoder + 1 decoder layers, d_model 512, d_ff
 # 2048, 8 heads, moving_avg 25, dropout 0.05, factor 3 (ETTm2 1), --freq h (ETTm1 t, whatever the

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from tests.test_trainer import DLINEAR, only_metrics, run_main
 from report.render import README_BEGIN, README_END, readme_block, render
-from report.results_table import COLUMNS, M4, RESULTS, check, collect, read_rows
+from report.comparisons import compare
+from report.results_table import COLUMNS, M4, RESULTS, check, collect, read_rows, run_folders
 from utils.m4_summary import smape_per_series
 from utils.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUE_COLUMNS = ("table,model,ablation,data,features,percent,seq_len,pred_len,llm_model,llm_layers,"
-                 "seed,mse,mae,n_samples,best_epoch,wall_s,commit")
+                 "global_batch,seed,mse,mae,n_samples,best_epoch,wall_s,commit")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def fake_run(root: Path, model="TimeLLM", ablation="none", seed=2021, mse=0.5, p
         np.save(folder / "true.npy", true)
     args = {"model": model, "ablation": ablation, "data": "ETTh1", "features": "M", "percent": 10,
             "seq_len": 512, "pred_len": pred_len, "llm_model": "SmolLM2", "llm_layers": 2,
-            "seed": seed, "patience": 3}
+            "seed": seed, "patience": 3, "batch_size": 24, "learning_rate": 0.01, "lradj": "type1",
+            "train_epochs": 10}
     data = {"setting": setting, "args": args, "best_epoch": 2, "wall_seconds": 3600.0,
             "metrics": {"mse": float(np.mean((pred - true) ** 2)), "mae": float(np.sqrt(mse)),
                         "n_samples": n},
@@ -64,8 +68,9 @@ def test_collect_writes_the_issue_columns_and_copies_no_arrays(real_run, tmp_pat
     assert row["best_epoch"] == m["best_epoch"] and row["seed"] == 2021
     assert row["llm_model"] == "" and row["llm_layers"] == ""   # DLinear has no backbone
     assert row["commit"] == m["commit"] != "feed"              # the run's own commit wins
+    assert row["global_batch"] == m["args"]["global_batch"] == m["args"]["batch_size"]  # one process
     copied = sorted(p.name for p in (dest / "runs").rglob("*") if p.is_file())
-    assert copied == ["losses.csv", "metrics.json"]
+    assert copied == ["losses.csv", "metrics.json", "window_losses.npz"]  # never the forecasts
     assert check(dest) == []
     assert rows[0][1]["mse"] == row["mse"]
 
@@ -88,8 +93,47 @@ def test_an_ablation_with_the_full_models_setting_gets_its_own_folder(tmp_path):
     dest = tmp_path / "docs" / "results"
     collect([tmp_path / "a", tmp_path / "b"], "fewshot10", dest)
     folders = sorted(p.parent.parent.name for p in (dest / "runs").rglob("metrics.json"))
-    assert len(folders) == 2 and folders[1] == folders[0] + "_no_llm"
+    assert len(folders) == 2 and folders[1] == folders[0].replace("_gb24", "_no_llm_gb24")
     assert check(dest) == []
+
+
+def test_global_batches_are_rows_and_folders_of_their_own(tmp_path):
+    # the setting string does not name the batch: a batch-192 run of a batch-24 run's setting and
+    # seed is another row, in another folder, and the batch-24 run stays
+    fake_run(tmp_path / "a", mse=0.5)
+    big = fake_run(tmp_path / "b", mse=0.4)
+    data = json.loads((big / "metrics.json").read_text())
+    data["args"].update(global_batch=192, batch_size=192)
+    (big / "metrics.json").write_text(json.dumps(data))
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "a", tmp_path / "b"], "fewshot10", dest)
+    rows = sorted(read_rows(dest / "runs.csv"), key=lambda r: r["global_batch"])
+    assert [(r["global_batch"], r["mse"]) for r in rows] == [(24, pytest.approx(0.5)), (192, pytest.approx(0.4))]
+    folders = sorted(p.parent.parent.name for p in (dest / "runs").rglob("metrics.json"))
+    assert [f.rsplit("_", 1)[1] for f in folders] == ["gb192", "gb24"]
+    assert check(dest) == []
+
+
+def test_window_losses_are_kept_and_checked(tmp_path):
+    folder = fake_run(tmp_path / "runs", mse=0.25)
+    pred = np.load(folder / "pred.npy")
+    pred[3] += 1.0  # one window worse than the others
+    np.save(folder / "pred.npy", pred)
+    data = json.loads((folder / "metrics.json").read_text())
+    err = pred - np.load(folder / "true.npy")
+    data["metrics"].update(mse=float(np.mean(err ** 2)), mae=float(np.mean(np.abs(err))))
+    (folder / "metrics.json").write_text(json.dumps(data))
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    (kept,) = (dest / "runs").rglob("window_losses.npz")
+    with np.load(kept) as z:
+        mse, mae = z["mse"], z["mae"]
+    assert mse.dtype == np.float32 and mse.shape == mae.shape == (len(pred),)
+    assert mse[3] == pytest.approx(1.5 ** 2) and mse[0] == pytest.approx(0.25)  # in pred.npy's order
+    assert float(mse.mean()) == pytest.approx(data["metrics"]["mse"], rel=1e-6)
+    assert check(dest) == []
+    np.savez(kept, mse=mse[:-1], mae=mae[:-1])  # a truncated copy is found
+    assert any("one per test sample" in p for p in check(dest))
 
 
 def test_collecting_again_keeps_the_commit_given_before(tmp_path):
@@ -108,10 +152,10 @@ def test_a_run_that_would_overwrite_another_rows_files_is_refused(tmp_path):
     fake_run(tmp_path / "b", mse=0.6)                       # same setting and seed, cut short
     dest = tmp_path / "docs" / "results"
     collect([tmp_path / "a"], "fewshot10", dest)
-    before = {p: p.read_text() for p in dest.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
     with pytest.raises(UserError, match="already holds another run"):
         collect([tmp_path / "b"], "other", dest)
-    assert {p: p.read_text() for p in dest.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
     assert check(dest) == []
     collect([tmp_path / "b"], "fewshot10", dest)            # a rerun of the same row replaces it
     assert [r["mse"] for r in read_rows(dest / "runs.csv")] == [pytest.approx(0.6)]
@@ -144,26 +188,87 @@ def test_check_finds_an_edited_row_and_an_orphan_folder(tmp_path):
 
 
 def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(tmp_path):
-    for seed, mse in ((2021, 0.50), (2022, 0.52)):
+    full = (0.50, 0.52, 0.51)
+    for seed, mse in zip((2021, 2022, 2023), full):
         fake_run(tmp_path / "runs", seed=seed, mse=mse)
-    fake_run(tmp_path / "runs", ablation="no_llm", seed=2021, mse=0.55)
+        fake_run(tmp_path / "runs", ablation="no_llm", seed=seed, mse=mse - 0.1)   # lower at every seed
+        fake_run(tmp_path / "runs", ablation="random_llm", seed=seed, mse=mse + (0.02, -0.02, 0.0)[seed - 2021])
     fake_run(tmp_path / "runs", model="DLinear", seed=2021, mse=0.6)
     dest = tmp_path / "docs" / "results"
     collect([tmp_path / "runs"], "fewshot10", dest)
     text = render(dest)
-    line = next(ln for ln in text.splitlines() if ln.startswith("| SmolLM2 × 2 layers | 512 | 96 |"))
-    assert "0.5100 ± 0.0141" in line and "| 0.448 | 0.460 |" in line  # mean ± sample std; paper
+    line = next(ln for ln in text.splitlines() if ln.startswith("| SmolLM2 × 2 layers | 512 | 24 | 96 |"))
+    ci = stats.ttest_1samp(full, 0).confidence_interval(0.95)
+    assert f"| 0.5100 ± 0.0100 | [{ci.low:.4f}, {ci.high:.4f}] |" in line      # mean ± std, Student t
+    assert "| 3 | 2021, 2022, 2023 | 0.448 | 0.460 |" in line                   # n, seeds, paper
     assert "horizons 192, 336, 720 not run yet" in text
-    abl = next(ln for ln in text.splitlines() if "| no_llm |" in ln)
-    assert "+10.0% over 1 seed" in abl                                  # (0.55 - 0.50) / 0.50
-    assert "early-stopping patience 3 (paper 10)" in text
-    assert "| DLinear | 512 | 96 | 0.6000 |" in text
+    rows = {ln.split(" | ")[0]: ln for ln in text.splitlines() if "| 96 | 24 | Time-LLM, SmolLM2" in ln}
+    assert rows["| Time-LLM no_llm"].endswith("| better |") and "-0.1000 (-19.6%), 95% CI" in rows["| Time-LLM no_llm"]
+    assert rows["| Time-LLM random_llm"].endswith("| no difference shown (3 seeds) |")
+    dlinear = next(ln for ln in text.splitlines() if ln.startswith("| DLinear | 96 |"))
+    assert dlinear.endswith("| no difference shown (1 seed) |") and "no interval (1 seed)" in dlinear
+    assert "early-stopping patience 3 (paper 10)" in text and "global batch: 24 (paper 192)" in text
+    assert "Diebold-Mariano" in text and "rank" not in text
     block = readme_block(dest)
     assert block.startswith(README_BEGIN) and block.endswith(README_END)
-    assert "ablation no_llm, horizon 96: MSE 0.5500 (+10.0% against the full model)" in block
-    assert "paper (LLaMA-7B × 32 layers): 0.448 / 0.460 (our MSE +13.8% against it)" in block
-    assert ("where we stand, horizon 96: the full Time-LLM ranks 1 of 3 by MSE; lowest: "
-            "Time-LLM (0.5100); seeds per entry: 1, 2") in block
+    assert f"MSE 0.5100 ± 0.0100 (95% CI [{ci.low:.4f}, {ci.high:.4f}])" in block
+    assert "0.448 / 0.460 (outside our MSE interval)" in block
+    assert ("where the full Time-LLM stands, horizon 96: shown better than it: Time-LLM no_llm (global batch "
+            "24, n = 3); shown worse: none; no difference shown: Time-LLM random_llm (global batch 24, n = 3), "
+            "DLinear (global batch 24, n = 1)") in block
+    assert "rank" not in block
+
+
+def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
+    """The wording rule over many random tables: every comparison the report words as better or
+    worse has a seed-level interval that excludes zero, and every other one says no difference."""
+    rng = np.random.default_rng(7)
+    for trial in range(6):
+        root = tmp_path / f"t{trial}"
+        n = int(rng.integers(1, 5))
+        for seed in range(2021, 2021 + n):
+            fake_run(root, seed=seed, mse=0.5 + rng.normal(0, 0.02))
+            for ab, shift in (("no_llm", rng.normal(0, 0.03)), ("no_prompt", rng.normal(0, 0.03))):
+                fake_run(root, ablation=ab, seed=seed, mse=0.5 + shift + rng.normal(0, 0.02))
+        dest = root / "docs" / "results"
+        collect([root], "fewshot10", dest)
+        words = [ln for ln in render(dest).splitlines() if "| Time-LLM, SmolLM2" in ln]
+        words += [ln for ln in readme_block(dest).splitlines() if "MSE difference against" in ln]
+        assert words
+        for ln in words:
+            said = "better" if ln.rstrip(" |").endswith("better") else "worse" if ln.rstrip(" |").endswith("worse") else None
+            found = re.search(r"95% CI \[([-+.\d]+), ([-+.\d]+)\]", ln)
+            if said:
+                low, high = float(found.group(1)), float(found.group(2))
+                assert high < 0 or low > 0, ln
+                assert (said == "better") == (high < 0), ln
+            else:
+                assert "no difference shown" in ln, ln
+                assert found is None or float(found.group(1)) <= 0 <= float(found.group(2)), ln
+
+
+def test_paired_tests_read_the_window_losses_of_both_runs(tmp_path):
+    # two seeds each: per-window errors that differ, so the per-seed Diebold-Mariano test has data
+    rng = np.random.default_rng(3)
+    for seed in (2021, 2022):
+        for ablation, scale in (("none", 1.0), ("no_llm", 1.3)):
+            folder = fake_run(tmp_path / "runs", ablation=ablation, seed=seed, pred_len=4)
+            pred = rng.normal(0, scale, (20, 4, 1)).astype(np.float32)
+            np.save(folder / "pred.npy", pred)
+            data = json.loads((folder / "metrics.json").read_text())
+            data["metrics"].update(mse=float(np.mean(pred.astype(np.float64) ** 2)),
+                                   mae=float(np.mean(np.abs(pred.astype(np.float64)))))
+            (folder / "metrics.json").write_text(json.dumps(data))
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    (c,) = compare(read_rows(dest / "runs.csv"), run_folders(dest))
+    assert c.seeds == (2021, 2022) and [seed for seed, _ in c.dm] == [2021, 2022]
+    for seed, dm in c.dm:
+        runs = {ab: np.load(next((tmp_path / "runs").glob(f"s{seed}/*_{ab}_0_p10/pred.npy")))
+                for ab in ("none", "no_llm")}
+        d = (runs["no_llm"] ** 2).mean(axis=(1, 2)) - (runs["none"] ** 2).mean(axis=(1, 2))
+        assert dm is not None and dm.n == 20 and dm.lag == 3
+        assert dm.mean_difference == pytest.approx(float(d.mean()), rel=1e-5)
 
 
 def fake_m4_run(root: Path, model="NHITS", loss="MASE", clip=1.0, epochs=60, seed=2021) -> Path:

@@ -48,6 +48,29 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
     assert got["metrics"]["mae"] == want["metrics"]["mae"]
     assert got["best_epoch"] == want["best_epoch"]
     assert [r["vali_loss"] for r in got["history"]] == [r["vali_loss"] for r in want["history"]]
+    # provenance: the code the run started from, and the resume's own after the saved epoch
+    started, (resumed,) = got["provenance"]["started"], got["provenance"]["resumed"]
+    assert started == want["provenance"]["started"] and got["commit"] == want["commit"]
+    assert resumed["after_epoch"] >= 1 and resumed["commit"] == started["commit"]
+
+
+def test_provenance_names_the_commit_and_hashes_the_changes(tmp_path):
+    from exp.results import commit_label, source_provenance
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    clean = source_provenance(tmp_path)
+    assert clean["dirty"] is False and clean["diff_sha256"] is None and len(clean["commit"]) == 40
+    assert commit_label(clean) == clean["commit"]
+    (tmp_path / "code.py").write_text("x = 2\n")
+    edited = source_provenance(tmp_path)
+    assert edited["dirty"] and edited["commit"] == clean["commit"] and commit_label(edited).endswith("+dirty")
+    assert source_provenance(tmp_path) == edited                      # the same changes, the same hash
+    (tmp_path / "new.py").write_text("y = 1\n")                       # an untracked module counts too
+    assert source_provenance(tmp_path)["diff_sha256"] != edited["diff_sha256"]
+    assert source_provenance(tmp_path / "nowhere") is None            # not a checkout
 
 
 def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, data_root,

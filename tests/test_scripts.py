@@ -26,7 +26,8 @@ from utils.launches import script_launches
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "ILI"]
 PAPER = sorted((ROOT / "scripts").glob("TimeLLM_*.sh"))
-FEWSHOT = sorted((ROOT / "scripts" / "fewshot").glob("*.sh"))
+FEWSHOT = sorted((ROOT / "scripts" / "fewshot").glob("TimeLLM_*.sh"))
+FEWSHOT_BASELINES = sorted(set((ROOT / "scripts" / "fewshot").glob("*.sh")) - set(FEWSHOT))
 ZEROSHOT = sorted((ROOT / "scripts" / "zeroshot").glob("*.sh"))
 CPU = sorted((ROOT / "scripts" / "cpu").glob("TimeLLM_*.sh"))  # baselines' CPU profiles: their own tests
 ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
@@ -156,6 +157,25 @@ def test_fewshot_scripts(script, tmp_path):
         assert setting_string(a, 0) != setting_string(full[a.pred_len], 0)
 
 
+def test_fewshot_baselines_run_the_one_fits_all_protocol(tmp_path):
+    """One Fits All's Few-shot_Learning/scripts/ETTh1.sh with the model swapped: the protocol's
+    values are the same for the three baselines, one channel per sample, each horizon its run."""
+    assert [p.stem for p in FEWSHOT_BASELINES] == [f"{m}_ETTh1_10percent" for m in ("DLinear", "GPT4TS", "PatchTST")]
+    protocol = ("seq_len", "label_len", "percent", "batch_size", "eval_batch_size", "learning_rate", "lradj",
+                "train_epochs", "patience", "channel_independence", "lr_quirk", "loss", "data", "features")
+    seen = set()
+    for script in FEWSHOT_BASELINES:
+        runs = [a for _, a in parsed(script, tmp_path, env_extra={"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "2"})]
+        assert [a.pred_len for a in runs] == [96, 192, 336, 720]
+        for a in runs:
+            assert a.model == script.stem.split("_")[0]
+            seen.add(tuple(getattr(a, k) for k in protocol))
+            assert setting_string(a, 0).endswith("_p10")
+    assert seen == {(336, 168, 10, 256, 256, 0.001, "COS", 10, 3, 1, "off", "MSE", "ETTh1", "M")}
+    (a,) = [a for _, a in parsed(FEWSHOT_BASELINES[1], tmp_path, env_extra={"PRED_LENS": "96", "LR": "5e-06"})]
+    assert (a.learning_rate, a.llm_model, a.llm_layers) == (5e-06, "GPT2", 6)  # the paper's backbone
+
+
 @pytest.mark.parametrize("script", ZEROSHOT, ids=lambda p: p.stem)
 def test_zeroshot_scripts(script, tmp_path):
     src, tgt = script.stem.split("_")[1:]
@@ -214,7 +234,8 @@ def test_every_recipe_is_run_by_a_script():
 def test_recording_the_results_runner_writes_nothing_outside_its_sandbox(tmp_path):
     """The runner makes $RUNS/<run> before it launches; a dry recording must not touch ~/runs."""
     runner = ROOT / "scripts" / "results" / "ETTh1_fewshot10.sh"
-    done = script_launches(runner, {"ONLY": "dlinear_96_s2021", "STAGES": "c", "HOME": str(tmp_path)})
+    done = script_launches(runner, {"ONLY": "dlinear_96_fewshot_s2022", "STAGES": "b", "HOME": str(tmp_path)})
     assert [launch.command for launch in done] == ["accelerate"]
-    assert "--percent" in done[0].run_args
+    args = build_parser().parse_args(done[0].run_args)
+    assert (args.model, args.percent, args.seed, args.batch_size) == ("DLinear", 10, 2022, 256)
     assert not (tmp_path / "runs").exists()

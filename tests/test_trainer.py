@@ -266,9 +266,32 @@ def test_gradient_accumulation_matches_the_larger_batch(tmp_path, data_root):
     two = [*base, "--model_id", "acc2", "--grad_accum", "2"]
     two[two.index("--batch_size") + 1] = "32"
     run_main(two, tmp_path / "b")
-    a, b = only_metrics(tmp_path / "a"), only_metrics(tmp_path / "b")
+    # --global_batch 64 over 2 accumulation steps: the per-process batch becomes 32
+    run_main([*base, "--model_id", "acc3", "--grad_accum", "2", "--global_batch", "64"], tmp_path / "c")
+    a, b, c = (only_metrics(tmp_path / x) for x in "abc")
     assert b["metrics"]["mse"] == pytest.approx(a["metrics"]["mse"], rel=1e-5)
     assert b["history"][-1]["vali_loss"] == pytest.approx(a["history"][-1]["vali_loss"], rel=1e-5)
+    assert c["metrics"]["mse"] == b["metrics"]["mse"]
+    assert [m["args"]["global_batch"] for m in (a, b, c)] == [64, 64, 64]
+    assert [m["args"]["batch_size"] for m in (a, b, c)] == [64, 32, 32]
+
+
+@pytest.mark.parametrize("processes, accum, batch, wanted", [(1, 1, 192, 192), (8, 1, 192, 24), (2, 2, 192, 48),
+                                                             (1, 1, 0, 32), (4, 2, 0, 32)])
+def test_global_batch_sets_the_per_process_batch(args_from, tmp_path, processes, accum, batch, wanted):
+    from exp.config import build_config, with_global_batch
+    args = args_from(*DLINEAR, "--results_dir", tmp_path, "--checkpoints", tmp_path, "--batch_size", 32,
+                     "--global_batch", batch, "--grad_accum", accum)
+    cfg = with_global_batch(build_config(args), processes)
+    assert cfg.batch_size == wanted and cfg.global_batch == processes * accum * wanted
+
+
+def test_a_global_batch_the_processes_do_not_divide_is_one_line(args_from, tmp_path):
+    from exp.config import build_config, with_global_batch
+    from utils.errors import ConfigError
+    args = args_from(*DLINEAR, "--results_dir", tmp_path, "--checkpoints", tmp_path, "--global_batch", 100)
+    with pytest.raises(ConfigError, match="not a multiple of 8 process"):
+        with_global_batch(build_config(args), 8)
 
 
 # --------------------------------------------------------------------------- evaluation passes

@@ -24,7 +24,9 @@
 #   RUNS=~/runs/fewshot10 STAGES="a b c d" bash scripts/results/ETTh1_fewshot10.sh
 # STAGES (issue 25's order):
 #   a = Time-LLM H=96, seeds $SEEDS (default 2021 2022 2023)
-#   b = DLinear, PatchTST, GPT4TS (SmolLM2) at 10% on the One Fits All few-shot protocol, H=96
+#   b = DLinear, PatchTST, GPT4TS at 10% on the One Fits All few-shot protocol, H=96
+#       (scripts/fewshot/<model>_ETTh1_10percent.sh: batch 256, 10 epochs, cosine, L=336); GPT4TS
+#       with SmolLM2 x LLM_LAYERS, the depth of the Time-LLM cells (paper: GPT-2 x 6)
 #   c = the five ablations at H=96
 #   d = Time-LLM H=192, 336, 720
 #   e = Time-LLM H=96 with DEPTHS (default "1 4") LLM layers
@@ -70,7 +72,12 @@ gb="gb$GLOBAL_BATCH"
 for stage in ${STAGES:-a b c d}; do
   case "$stage" in
     a) for seed in $SEEDS; do timellm "timellm_96_${gb}_s$seed" 96 "$seed"; done ;;
-    b) echo "stage b: the few-shot baselines are not in this script yet" >&2 ;;
+    b) for seed in $SEEDS; do
+         for model in DLinear PatchTST GPT4TS; do
+           run "${model,,}_96_fewshot_s$seed" "scripts/fewshot/${model}_ETTh1_10percent.sh" PRED_LENS=96 \
+             LLM_MODEL=SmolLM2 LLM_LAYERS="$LLM_LAYERS" -- --seed "$seed" --test_every_epoch 0
+         done
+       done ;;
     c) for seed in $SEEDS; do
          for ab in no_llm llm2attn attention_layer random_llm no_prompt; do
            timellm "${ab}_96_${gb}_s$seed" 96 "$seed" -- --ablation "$ab"
