@@ -30,7 +30,7 @@
 #   c = the five ablations at H=96
 #   d = Time-LLM H=192, 336, 720
 #   e = Time-LLM H=96 with DEPTHS (default "1 4") LLM layers
-# ONLY=<run name> runs one run. Logs: $RUNS/<run>/log.txt. Two runs at once, one core each:
+# ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three. Logs: $RUNS/<run>/log.txt. Two runs at once, one core each:
 #   SEEDS=2021 OMP_NUM_THREADS=1 taskset -c 0 bash scripts/results/ETTh1_fewshot10.sh &
 #   SEEDS=2022 OMP_NUM_THREADS=1 taskset -c 1 bash scripts/results/ETTh1_fewshot10.sh &
 # Then collect the finished runs into the repository:
@@ -73,7 +73,7 @@ for stage in ${STAGES:-a b c d}; do
   case "$stage" in
     a) for seed in $SEEDS; do timellm "timellm_96_${gb}_s$seed" 96 "$seed"; done ;;
     b) for seed in $SEEDS; do
-         for model in DLinear PatchTST GPT4TS; do
+         for model in ${BASELINES:-DLinear PatchTST GPT4TS}; do
            run "${model,,}_96_fewshot_s$seed" "scripts/fewshot/${model}_ETTh1_10percent.sh" PRED_LENS=96 \
              LLM_MODEL=SmolLM2 LLM_LAYERS="$LLM_LAYERS" -- --seed "$seed" --test_every_epoch 0
          done
