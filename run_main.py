@@ -8,6 +8,7 @@ section. Every user-caused error ends as one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from exp.exp_main import run
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--test_rows", type=int, default=0,
         help="--data long: the last N rows of every series are its test part and the N before "
              "them its validation part (0: the 70/10/20 split of custom data)")
+    add("--date_unit", default="s", choices=["s", "ms", "us", "ns"],
+        help="numbers in the date column are Unix epoch times in this unit (s: seconds, ms, us, "
+             "ns); forecasts give them back as UTC dates")
 
     # forecasting task
     add("--seq_len", type=int, default=96, help="input length")
@@ -201,12 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse, then run (the configuration is built and checked from the flags, seeds are set per
     repetition); turn user errors into one line and exit status 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         run(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        again = argv if "--resume" in argv else [*argv, "--resume"]
+        print(f"interrupted: the run keeps its last saved epoch; continue it with: "
+              f"python run_main.py {shlex.join(again)}", file=sys.stderr)
+        return 130
     return 0
 
 

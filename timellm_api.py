@@ -200,8 +200,9 @@ class Forecaster:
             raise ConfigError("this Forecaster was built with is_training=0 and uses the saved "
                               "checkpoint; build it with is_training=1 to train")
         trainer = start_repetition(self.config, 0, self._accelerator)
-        trainer.results.check_free()  # before training, as the command line
-        trainer.train()
+        with trainer.folders_lock():
+            trainer.results.check_free()  # before training, as the command line
+            trainer.train()
         self._trainer, self._metrics = trainer, None
         return self
 
@@ -219,8 +220,9 @@ class Forecaster:
         ``run_main.py``; the metrics (those of metrics.json). Runs once; later calls return them."""
         if self._metrics is None:
             trainer = self._ready()
-            trainer.results.check_free()
-            self._metrics = trainer.test()
+            with trainer.folders_lock():
+                trainer.results.check_free()
+                self._metrics = trainer.test()
         return copy.deepcopy(self._metrics)
 
     def predict(self, df: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -228,5 +230,12 @@ class Forecaster:
         ``--do_predict 1`` writes as forecast.csv), or after the last row of ``df``: a DataFrame in
         the data file's layout (a ``date`` column or index, then the run's columns; its last
         ``seq_len`` rows are the input, scaled with the training scaler). Returns ``date`` then one
-        column per forecast channel, in original units. Nothing is written."""
+        column per forecast channel, in original units. Nothing is written.
+
+        Dates are read as from the data file (``parse_dates`` in data_provider/data_loader.py):
+        text with UTC offsets (also changing at a daylight-saving switch) and zone-aware
+        datetimes as instants, numbers as epoch times in the run's ``date_unit``; the returned
+        dates are in the zone of ``df``'s last row (UTC for numbers), naive for naive dates. A
+        leading ``Unnamed: 0`` column of 0, 1, 2, ... (a CSV saved with its index) is dropped with
+        a notice on stderr."""
         return self._ready().forecast(df)

@@ -125,6 +125,7 @@ def build_dataset(args, flag: str):
         channel_independence=0 if ci == 0 else 1,
         m4_val_from_test=args.m4_val_from_test,
         data_name=name,
+        date_unit=args.date_unit,
         **options,
     )
 

@@ -13,10 +13,18 @@ Time-LLM reference / Time-Series-Library:
 Two views of the same windows (``channel_independence``): 1 (or -1) gives ``tot_len * C`` items
 of one channel each, item ``i`` being channel ``i // tot_len`` at offset ``i % tot_len``;
 0 gives ``tot_len`` items of all C channels. Items are float32 views of one stored array.
+
+Dates, as users have them: :func:`parse_dates` is the one rule for every path (naive text as
+written; text with changing UTC offsets as instants; numbers as Unix epoch times in
+``--date_unit``). A row index saved with the data (``df.to_csv(path)`` without ``index=False``)
+is dropped with a notice (:func:`drop_index_column`).
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -29,6 +37,7 @@ from utils.timefeatures import time_marks
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FEATURES = ("M", "S", "MS")
+DATE_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
 Borders = tuple[tuple[int, int, int], tuple[int, int, int]]
 
@@ -101,17 +110,65 @@ def _missing_file(path: str, data_name: str | None) -> DataError:
                      "(or drop --mirror to download it)")
 
 
+# pandas' name for a header cell left empty (``df.to_csv()`` writes the index under one);
+# ".1" when a file read that way was saved with its index once more
+_UNNAMED = re.compile(r"(Unnamed: 0(\.\d+)?)?")
+
+
+def unnamed_column(name) -> bool:
+    """Whether a header cell was left empty (pandas reads it as ``Unnamed: 0``)."""
+    return _UNNAMED.fullmatch(str(name)) is not None
+
+
+def is_row_index(name, values: pd.Series) -> bool:
+    """Whether a column is a pandas row index saved with the data (``df.to_csv(path)`` without
+    ``index=False``): no name in the header (empty, read as ``Unnamed: 0``) and consecutive
+    integers, 0, 1, 2, ... (or any run of them, e.g. the last rows of such a table)."""
+    if not unnamed_column(name) or len(values) == 0:
+        return False
+    if not pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    return bool((np.diff(values.to_numpy(dtype=np.int64)) == 1).all())
+
+
+@functools.cache
+def _notice_index(source: str, name: str) -> None:
+    """The one-line notice of a dropped index column, once per source and process."""
+    print(f"notice: {source}: dropped its first column '{name}' (0, 1, 2, ...: a row index saved "
+          "with the data, not a series); save the table with df.to_csv(path, index=False) to leave "
+          "it out", file=sys.stderr)
+
+
+def drop_index_column(df: pd.DataFrame, source: str, first: pd.Series | None = None) -> pd.DataFrame:
+    """``df`` without leading columns that are saved row indexes (:func:`is_row_index`), with a
+    one-line notice on stderr naming each. ``first``: the whole first column, when ``df`` holds
+    only some rows of the table (the header-only read of :func:`file_channels`)."""
+    while len(df.columns) > 1:
+        name = df.columns[0]
+        values = first if first is not None else df[name]
+        if not is_row_index(name, values):
+            break
+        _notice_index(source, str(name))
+        df, first = df.drop(columns=[name]), None
+    return df
+
+
 def read_table(path: str, data_name: str | None = None, nrows: int | None = None) -> pd.DataFrame:
     """Read a benchmark CSV (its first ``nrows`` rows; 0: the header only); a missing or
-    unreadable file, or one without a ``date`` column, is a DataError naming the fix."""
+    unreadable file, or one without a ``date`` column, is a DataError naming the fix. A leading
+    row index saved with the data is dropped with a notice (:func:`drop_index_column`)."""
     if not os.path.isfile(path):
         raise _missing_file(path, data_name)
     try:
         # encoding_errors: some copies of weather.csv carry Latin-1 unit symbols in the header
         df = pd.read_csv(path, encoding_errors="replace", nrows=nrows)
+        first = None
+        if nrows is not None and len(df.columns) > 1 and unnamed_column(df.columns[0]):
+            first = pd.read_csv(path, encoding_errors="replace", usecols=[0]).iloc[:, 0]
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{path}: cannot be read as CSV ({msg})") from None
+    df = drop_index_column(df, path, first)
     if "date" not in df.columns:
         raise DataError(f"{path}: no 'date' column (columns: {_names(df.columns)}); the first "
                         "column must hold the timestamps and be named 'date'")
@@ -138,17 +195,20 @@ def select_columns(columns, features: str, target: str, path: str) -> list[str]:
 
 
 def numeric_values(df: pd.DataFrame, columns: list[str], rows: int, path: str) -> np.ndarray:
-    """The first ``rows`` rows of ``columns`` as float64 (rows, C); non-numeric columns and
-    missing / infinite values are DataErrors naming the columns and counts."""
+    """The first ``rows`` rows of ``columns`` as float64 (rows, C); a column of numbers written as
+    text ("1.5") is read as numbers; other non-numeric columns and missing / infinite values are
+    DataErrors naming the columns and counts."""
+    table = df[columns].iloc[:rows]
     for c in columns:
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            col = df[c]
+        if not pd.api.types.is_numeric_dtype(table[c]):
+            col = table[c]
             coerced = pd.to_numeric(col, errors="coerce")
             bad = col[coerced.isna() & col.notna()]
-            example = f" such as {bad.iloc[0]!r}" if len(bad) else ""
-            raise DataError(f"{path}: column '{c}' is not numeric ({len(bad)} non-numeric "
-                            f"cells{example}); clean or drop it")
-    values = df[columns].iloc[:rows].to_numpy(dtype=np.float64)
+            if len(bad):
+                raise DataError(f"{path}: column '{c}' is not numeric ({len(bad)} non-numeric "
+                                f"cells such as {bad.iloc[0]!r}); clean or drop it")
+            table = table.assign(**{c: coerced})
+    values = table.to_numpy(dtype=np.float64)
     bad_counts = (~np.isfinite(values)).sum(axis=0)
     if bad_counts.any():
         parts = [f"'{c}' has {int(n)}" for c, n in zip(columns, bad_counts) if n]
@@ -157,18 +217,101 @@ def numeric_values(df: pd.DataFrame, columns: list[str], rows: int, path: str) -
     return values
 
 
-def parse_dates(dates: pd.Series, path: str, column: str = "date") -> pd.DatetimeIndex:
-    """Parse the dates ``column`` (``date`` of a wide CSV); unparseable or empty cells are a
-    DataError."""
+# text ending in a time then a UTC offset: 23:00+01:00, 23:00:00.5 +0100, 23:00Z, 23:00 UTC
+_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+# numbers are epoch times; dates they give outside these years mean another --date_unit
+EPOCH_YEARS = (1971, 2200)
+
+
+def _has_offset(value) -> bool:
+    if isinstance(value, str):
+        return _OFFSET.search(value.strip()) is not None
+    return getattr(value, "tzinfo", None) is not None
+
+
+def _epoch_dates(numbers: pd.Series, path: str, column: str, unit: str) -> pd.DatetimeIndex:
+    """Numbers as Unix epoch times in ``unit``, (T,) in UTC; dates outside :data:`EPOCH_YEARS`
+    are a DataError suggesting the ``--date_unit`` that fits, if one does."""
+    if unit not in DATE_UNITS:
+        raise DataError(f"unknown date unit '{unit}'; use one of {', '.join(DATE_UNITS)}")
+    values = numbers.to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        raise DataError(f"{path}: column '{column}' has {int(np.isnan(values).sum())} empty cell(s) "
+                        f"(first: data row {row + 1}); every row needs its date")
+    lo, hi = (pd.Timestamp(f"{y}-01-01") - pd.Timestamp(0) for y in EPOCH_YEARS)
+    per_unit = {u: pd.Timedelta(1, unit=u) for u in DATE_UNITS}
+    fits = [u for u, one in per_unit.items()
+            if lo / one <= values.min() and values.max() < hi / one]
+    if unit not in fits:
+        bad = values[np.argmax((values < lo / per_unit[unit]) | (values >= hi / per_unit[unit]))]
+        try:
+            when = f"is {pd.Timestamp(bad, unit=unit)}, outside {EPOCH_YEARS[0]}-{EPOCH_YEARS[1]}"
+        except (OverflowError, ValueError):
+            when = "is beyond any date pandas can hold"
+        hint = (f"they look like {DATE_UNITS[fits[0]]}: pass --date_unit {fits[0]}" if fits else
+                "no --date_unit fits them: write the dates as text (e.g. 2021-01-01 00:00:00)")
+        raise DataError(f"{path}: column '{column}' holds numbers, read as Unix epoch "
+                        f"{DATE_UNITS[unit]} (--date_unit {unit}), but {bad:.15g} {when}; {hint}")
+    # integers convert exactly; floats keep sub-unit fractions
+    raw = numbers.to_numpy() if pd.api.types.is_integer_dtype(numbers) else values
+    return pd.DatetimeIndex(pd.to_datetime(raw, unit=unit, utc=True))
+
+
+def _text_dates(dates: pd.Series, path: str, column: str) -> pd.Series:
+    """Text or datetime cells -> datetimes, NaT where unparseable (see :func:`parse_dates`)."""
+    try:  # the format pandas infers from the first cell: naive, or one fixed UTC offset, parses
+        parsed = pd.to_datetime(dates, errors="coerce")  # ... every cell alike, else some NaT
+        if not (parsed.isna() & dates.notna()).any():
+            return parsed
+    except (ValueError, TypeError):  # e.g. offsets that change from row to row
+        pass
+    aware = np.fromiter((_has_offset(v) for v in dates), bool, len(dates))
+    present = dates.notna().to_numpy()
+    if aware.any() and not aware[present].all():
+        i, j = int(np.argmax(aware)), int(np.argmax(~aware & present))
+        raise DataError(f"{path}: column '{column}' mixes dates with a UTC offset (data row "
+                        f"{i + 1}: {dates.iloc[i]!r}) and dates without one (data row {j + 1}: "
+                        f"{dates.iloc[j]!r}); write every date with its offset (e.g. "
+                        "2021-03-28 03:00:00+02:00) or none")
+    utc = bool(aware.any())
     try:
-        parsed = pd.to_datetime(dates, errors="coerce")
+        return pd.to_datetime(dates, errors="coerce", utc=utc)
     except (ValueError, TypeError):
-        parsed = pd.to_datetime(dates, errors="coerce", format="mixed")
+        return pd.to_datetime(dates, errors="coerce", utc=utc, format="mixed")
+
+
+def parse_dates(dates: pd.Series, path: str, column: str = "date", unit: str = "s") -> pd.DatetimeIndex:
+    """The one rule that turns a raw date column (``date`` of a wide CSV, ``--time_col`` of a
+    long table, the table given to the API's ``predict(df)``) into the (T,) DatetimeIndex every
+    dataset and forecast uses.
+
+    - Text or datetimes without a UTC offset: read as written (naive), as the benchmarks.
+    - Text with UTC offsets, which may change from row to row (local time exported across a
+      daylight-saving change: ``2021-03-28 01:00:00+01:00`` then ``03:00:00+02:00``), or
+      zone-aware datetimes: the instants they name, shown in the zone of the last row (its fixed
+      offset for text, the column's own zone for zone-aware datetimes). Order, steps and
+      future dates are those of the instants; the calendar features read them in UTC
+      (:func:`utils.timefeatures.time_marks`); forecast dates come out in that zone.
+    - Numbers (int or float): Unix epoch times in ``unit`` (``--date_unit``: s, ms, us, ns), in
+      UTC; forecast dates come out as UTC dates (``+00:00``).
+
+    Refusals, each one DataError line naming ``path``: cells that are not dates; a column mixing
+    dates with and without an offset; numbers whose dates fall outside 1971-2200 in ``unit``.
+    """
+    dates = pd.Series(dates).reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(dates) and not pd.api.types.is_bool_dtype(dates):
+        return _epoch_dates(dates, path, column, unit)
+    parsed = _text_dates(dates, path, column)
     bad = dates[parsed.isna().to_numpy()]
     if len(bad):
         raise DataError(f"{path}: column '{column}' has {len(bad)} cells that are not dates "
                         f"(e.g. {bad.iloc[0]!r})")
-    return pd.DatetimeIndex(parsed)
+    index = pd.DatetimeIndex(parsed)
+    if index.tz is not None and len(index) and str(index.tz) == "UTC" \
+            and not isinstance(dates.dtype, pd.DatetimeTZDtype):
+        index = index.tz_convert(pd.Timestamp(dates.iloc[-1]).tz)  # the last row's offset
+    return index
 
 
 def check_date_order(dates: pd.DatetimeIndex, path: str) -> None:
@@ -233,12 +376,13 @@ class _WindowDataset(Dataset):
                  data_path: str = "ETTh1.csv", target: str = "OT", scale: bool = True,
                  timeenc: int = 0, freq: str = "h", percent: int = 100,
                  seasonal_patterns: str | None = None, channel_independence: int = 1,
-                 m4_val_from_test: int = 0, data_name: str | None = None):
+                 m4_val_from_test: int = 0, data_name: str | None = None, date_unit: str = "s"):
         size = size if size is not None else (96, 48, 96)
         self.seq_len, self.label_len, self.pred_len = _check_common(flag, size, features, percent)
         self.flag, self.set_type = flag, SPLITS[flag]
         self.features, self.target, self.scale = features, target, scale
         self.timeenc, self.freq, self.percent = timeenc, freq, int(percent)
+        self.date_unit = date_unit  # numbers in the date column: epoch times in this unit
         self.channel_independence = 0 if channel_independence == 0 else 1
         self.root_path, self.data_path = root_path, data_path
         self.path = os.path.join(root_path, data_path)
@@ -267,7 +411,7 @@ class _WindowDataset(Dataset):
         rows = values[self.border1:self.border2]
         split = (self.scaler.transform(rows) if self.scale else rows).astype(np.float32)
 
-        all_dates = parse_dates(df["date"].iloc[:max(border2s)], self.path)
+        all_dates = parse_dates(df["date"].iloc[:max(border2s)], self.path, unit=self.date_unit)
         check_date_order(all_dates, self.path)
         dates = all_dates[self.border1:self.border2]
         self.data_stamp = time_marks(dates, self.timeenc, self.freq, self.minute_step)
@@ -390,7 +534,7 @@ class Dataset_M4(Dataset):
                  data_path: str | None = None, target: str = "OT", scale: bool = False,
                  timeenc: int = 0, freq: str = "h", percent: int = 100,
                  seasonal_patterns: str = "Yearly", channel_independence: int = 1,
-                 m4_val_from_test: int = 0, data_name: str | None = "m4"):
+                 m4_val_from_test: int = 0, data_name: str | None = "m4", date_unit: str = "s"):
         if flag not in SPLITS:
             raise unknown_name("split", flag, SPLITS)
         info = m4_pattern(seasonal_patterns)

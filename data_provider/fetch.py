@@ -4,7 +4,8 @@
     python -m data_provider.fetch --datasets all            # download from the official sources
 
 With ``--mirror DIR`` the files are copied (or symlinked with ``--link``) from a folder laid out
-like ``dataset/`` that carries a ``SHA256SUMS`` file, and every file is verified against it.
+like ``dataset/`` that carries a ``SHA256SUMS`` file (UTF-8, or UTF-16 with a byte-order mark as
+PowerShell writes it), and every file is verified against it.
 Without a mirror they are downloaded from the URLs in :data:`SOURCES` (atomic writes: a temporary
 file is renamed into place only when complete). Files already present that verify are skipped;
 a present file that does not verify is left alone unless ``--force`` is given.
@@ -25,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_provider.datasets import DATASETS, M4_PATTERNS, SourceFile
-from utils.errors import DataError, UserError, unknown_name
+from utils.errors import ConfigError, DataError, UserError, unknown_name
 
 # Fetchable name -> its files: every dataset with a file of its own, and M4 per pattern.
 SOURCES: dict[str, tuple[SourceFile, ...]] = {
@@ -69,13 +70,28 @@ def read_sums(mirror: Path) -> dict[str, str]:
     if not sums_file.is_file():
         raise DataError(f"mirror {mirror} has no SHA256SUMS file; cannot verify its files")
     sums: dict[str, str] = {}
-    for line in sums_file.read_text().splitlines():
+    for line in _sums_text(sums_file).splitlines():
         parts = line.strip().split(None, 1)
         if len(parts) == 2:
             rel = parts[1].lstrip("*")
             rel = rel[2:] if rel.startswith("./") else rel
             sums[rel] = parts[0].lower()
     return sums
+
+
+def _sums_text(sums_file: Path) -> str:
+    """A checksum file's text: UTF-8 (with or without a byte-order mark) or UTF-16 with one
+    (what PowerShell's ``>`` writes)."""
+    raw = sums_file.read_bytes()
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:  # also UTF-16 without a byte-order mark, which decodes as UTF-8 with NULs
+        raise DataError(f"{sums_file}: neither UTF-8 nor UTF-16 with a byte-order mark; write it again "
+                        "as UTF-8 (e.g. sha256sum ... > SHA256SUMS)")
+    return text
 
 
 def resolve_names(names: list[str]) -> list[str]:
@@ -181,6 +197,17 @@ def _download(f: SourceFile, name: str, dest: Path, force: bool, quiet: bool) ->
     return f"downloaded, sha256 {actual}"
 
 
+def _check_dest(dest: Path) -> None:
+    """Refuse a ``--dest`` that is a file, or lies under one, before anything is fetched."""
+    for folder in (dest, *dest.parents):
+        if folder.is_dir():
+            return
+        if folder.exists() or folder.is_symlink():
+            what = "a file" if folder.exists() else "a broken symlink"
+            where = f"is {what}" if folder == dest else f"lies under {what}, {folder}"
+            raise ConfigError(f"--dest {dest} {where}; give a folder")
+
+
 def _mirror_has(mirror: Path, name: str) -> bool:
     return all((mirror / f.path).is_file() for f in SOURCES[name] if not f.optional)
 
@@ -195,6 +222,7 @@ def fetch(datasets: list[str], mirror: str | os.PathLike | None = None,
     """
     names = resolve_names(list(datasets))
     dest = Path(dest)
+    _check_dest(dest)
     say = (lambda *_: None) if quiet else print
     done: list[Path] = []
     if mirror is not None:

@@ -17,8 +17,11 @@ Every series is treated like a one-column custom CSV of its own:
   each series' windows in time order, with the same ``seq_x`` / ``seq_y`` / marks as the other
   long-term datasets, one channel wide.
 
-A series too short for one window in some split, a missing column, a non-numeric or missing
-value, an unparsable date or dates that do not increase within a series are one-line DataErrors.
+Dates follow :func:`~data_provider.data_loader.parse_dates` (text with changing UTC offsets as
+instants, numbers as epoch times in ``--date_unit``); a row index saved before the columns is
+ignored with a notice. A series too short for one window in some split, a missing column, a
+non-numeric or missing value, an unparsable date or dates that do not increase within a series
+are one-line DataErrors.
 """
 from __future__ import annotations
 
@@ -28,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data_provider.data_loader import (Borders, StandardScaler, _WindowDataset,
-                                       custom_borders, few_shot_border, parse_dates)
+from data_provider.data_loader import (Borders, StandardScaler, _WindowDataset, custom_borders,
+                                       drop_index_column, few_shot_border, parse_dates,
+                                       unnamed_column)
 from utils.errors import DataError
 from utils.timefeatures import time_marks
 
@@ -44,7 +48,8 @@ class LongTable:
     Attributes:
         path: the file.
         ids: S series ids (strings, in order of first appearance).
-        dates: S increasing ``DatetimeIndex`` objects, (T_k,) each.
+        dates: S increasing ``DatetimeIndex`` objects, (T_k,) each (zone-aware when the file's
+            dates carry UTC offsets or are epoch numbers: see ``parse_dates``).
         values: S float64 arrays, (T_k,) each.
     """
 
@@ -59,8 +64,9 @@ def _show(cols) -> str:
 
 
 def read_long_table(path: str, id_col: str = "unique_id", time_col: str = "ds",
-                    value_col: str = "y") -> LongTable:
-    """Read and check a long table (see the module docstring); every problem is one DataError line."""
+                    value_col: str = "y", date_unit: str = "s") -> LongTable:
+    """Read and check a long table (see the module docstring; ``date_unit``: numbers in
+    ``time_col`` are epoch times in this unit); every problem is one DataError line."""
     if not os.path.isfile(path):
         raise DataError(f"data file {path} not found; check --root_path and --data_path")
     try:
@@ -70,7 +76,10 @@ def read_long_table(path: str, id_col: str = "unique_id", time_col: str = "ds",
             raise DataError(f"{path}: no column {', '.join(repr(c) for c in missing)} (columns: "
                             f"{_show(header)}); a long table needs the series id, date and value "
                             "columns: name them with --id_col, --time_col, --value_col")
-        df = pd.read_csv(path, usecols=[id_col, time_col, value_col], dtype={id_col: str})
+        wanted = [id_col, time_col, value_col]
+        first = [header[0]] if unnamed_column(header[0]) and header[0] not in wanted else []
+        df = pd.read_csv(path, usecols=first + wanted, dtype={id_col: str})
+        df = drop_index_column(df, path)[wanted]
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{path}: cannot be read as CSV ({msg})") from None
@@ -92,7 +101,7 @@ def read_long_table(path: str, id_col: str = "unique_id", time_col: str = "ds",
         raise DataError(f"{path}: column '{value_col}' has {int(bad.sum())} missing (NaN) or infinite "
                         f"values (first: series '{df[id_col].iloc[first]}', data row {first + 1}); "
                         "fill or drop them first")
-    dates = parse_dates(df[time_col], path, column=time_col)
+    dates = parse_dates(df[time_col], path, column=time_col, unit=date_unit)
 
     codes, uniques = pd.factorize(df[id_col], sort=False)
     order = np.argsort(codes, kind="stable")  # each series' rows together, in file order
@@ -187,7 +196,8 @@ class Dataset_Long(_WindowDataset):
 
     def __read_data__(self) -> None:
         L, H = self.seq_len, self.pred_len
-        self.table = read_long_table(self.path, self.id_col, self.time_col, self.value_col)
+        self.table = read_long_table(self.path, self.id_col, self.time_col, self.value_col,
+                                     self.date_unit)
         self.columns = [self.value_col]
         self.n_channels = 1
         self.channel_independence = 1

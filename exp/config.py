@@ -79,6 +79,7 @@ class RunConfig:
     time_col: str
     value_col: str
     test_rows: int                 # --data long: test rows per series (0: 70/10/20)
+    date_unit: str                 # numbers in the date column: epoch times in s, ms, us or ns
     # forecasting task
     seq_len: int
     label_len: int
@@ -266,6 +267,23 @@ def build_config(args) -> RunConfig:
     cfg = RunConfig(**values)
     validate(cfg)
     return cfg
+
+
+# Flags a resumed run may change: they change what a run costs or where its output goes, never a
+# figure (evaluation batch: the same windows, scored alike; the folders: found by the setting).
+# Every other flag is the run's identity (:func:`identity_differences`).
+COST_ONLY_FLAGS = ("eval_batch_size", "test_every_epoch", "save_state_every", "num_workers", "itr",
+                   "results_dir", "checkpoints", "report_to", "overwrite", "resume", "do_predict",
+                   "is_training", "content_file")  # content_file: its text (content) is compared
+
+
+def identity_differences(saved: dict, cfg: RunConfig) -> dict[str, tuple]:
+    """``{flag: (saved value, value now)}`` for every flag of the run's identity (all but
+    :data:`COST_ONLY_FLAGS`) that differs between a saved state's configuration and ``cfg``.
+    Flags a saved state lacks (states older than the flag) are not compared."""
+    now = cfg.as_dict()
+    return {k: (saved[k], now[k]) for k in now
+            if k not in COST_ONLY_FLAGS and k in saved and saved[k] != now[k]}
 
 
 def with_global_batch(cfg: RunConfig, processes: int) -> RunConfig:

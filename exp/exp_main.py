@@ -13,7 +13,9 @@ results land in a per-run folder that is never silently overwritten.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import math
 import time
 from dataclasses import dataclass, replace
@@ -22,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from exp.config import RunConfig, build_config, setting_string, with_global_batch
+from exp.config import RunConfig, build_config, identity_differences, setting_string, with_global_batch
 from exp.distributed import build_accelerator, distributed_info
 from exp.precision import backbone_dtype, set_tf32
 from exp.predict import check_columns
@@ -32,11 +34,12 @@ from exp.tasks import Evaluation, get_task
 from exp.tracking import RunTracker
 from layers.peft_adapters import base_weight_checksum
 from models import get_model_class, model_attr
-from utils.checkpoint import (apply_checkpoint, atomic_save, load_checkpoint, make_checkpoint,
+from utils.checkpoint import (apply_checkpoint, atomic_save, atomic_write_text, load_checkpoint, make_checkpoint,
                               save_adapter)
 from utils.errors import ConfigError, UserError
 from utils.lr_schedule import build_lr_controller
 from utils.optim import build_optimizer
+from utils.run_lock import RunLock
 from utils.tools import EarlyStopping, restore_rng_states, rng_states, set_seed
 
 __all__ = ["BestTest", "StepLosses", "Trainer", "backbone_checksum", "checkpoint_folder",
@@ -127,6 +130,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, setting: str, accelerator, train_setting: str | None = None):
         self.t_start = time.time()  # metrics.json's wall_seconds count from here
+        self.wall_before = 0.0      # seconds an interrupted run spent before this process resumed it
         # the code the run starts from (a resume keeps it and adds its own: _maybe_resume)
         self.provenance = {"started": source_provenance(), "resumed": []}
         self.cfg, self.setting, self.acc = cfg, setting, accelerator
@@ -134,6 +138,7 @@ class Trainer:
         self.ckpt_dir = checkpoint_folder(cfg, train_setting or setting)
         self.best_path = self.ckpt_dir / "checkpoint.pt"
         self.state_path = self.ckpt_dir / "state.pt"
+        self.record_path = self.ckpt_dir / "training.json"  # what training recorded, for later tests
         self.results = ResultWriter(cfg, self.task, setting, accelerator.is_main_process)
         self.model = get_model_class(cfg.model)(cfg)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -149,6 +154,13 @@ class Trainer:
         self.tracker = RunTracker(accelerator, cfg, self.results.folder)
 
     # ------------------------------------------------------------------ helpers
+    def folders_lock(self):
+        """Hold the run's checkpoint and results folders against other live runs while training or
+        testing writes them (:class:`utils.run_lock.RunLock`; the main process holds it)."""
+        if not self.acc.is_main_process:
+            return contextlib.nullcontext()
+        return RunLock([self.ckpt_dir, self.results.folder])
+
     def log(self, msg: str) -> None:
         if self.acc.is_main_process:
             print(msg, flush=True)
@@ -282,9 +294,36 @@ class Trainer:
             opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
             state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
                          early=early.state_dict(), history=self.history, provenance=self.provenance,
-                         **resume_extras(self.acc))
+                         wall_seconds=self.wall_seconds(), **resume_extras(self.acc))
             atomic_save(state, self.state_path)
+            atomic_write_text(json.dumps(self.training_record(), indent=1), self.record_path)
         self.acc.wait_for_everyone()
+
+    def wall_seconds(self) -> float:
+        """The run's wall time so far, over every process that trained or resumed it."""
+        return self.wall_before + time.time() - self.t_start
+
+    def training_record(self) -> dict:
+        """What training recorded that a later test from the checkpoint (``--is_training 0``)
+        must not lose: the epochs, the schedule, the code, the wall time."""
+        return {"history": self.history, "lr_schedule": self.schedule_note, "provenance": self.provenance,
+                "wall_seconds": self.wall_seconds(), "backbone_checksum": self.backbone_checksum}
+
+    def _recorded_training(self) -> None:
+        """``--is_training 0``: take the training record the checkpoint's run left (runs older than
+        the record keep this process's figures)."""
+        if not self.record_path.exists():
+            return
+        try:
+            record = json.loads(self.record_path.read_text())
+        except ValueError as e:
+            raise UserError(f"{self.record_path}: not valid JSON ({e}); the checkpoint's training record "
+                            "is damaged: retrain, or remove the file to test without it") from None
+        tested = self.provenance["started"]
+        self.history, self.schedule_note = record["history"], record["lr_schedule"]
+        self.provenance = {**record["provenance"], "tested": tested}
+        self.wall_before = float(record["wall_seconds"])
+        self.backbone_checksum = record.get("backbone_checksum") or self.backbone_checksum
 
     def _maybe_resume(self, model, optimizer, lr_ctrl, early) -> int:
         cfg = self.cfg
@@ -300,15 +339,24 @@ class Trainer:
             self.log(f"--resume: no saved state in {self.ckpt_dir}; starting from epoch 1")
             return 0
         state = load_checkpoint(self.state_path)
-        saved_fast = state.get("config", {}).get("fast_path", 1)  # checkpoints older than the flag
-        if int(saved_fast) != int(cfg.fast_path):
-            raise ConfigError(f"cannot resume: the run used --fast_path {saved_fast} (its optimiser "
-                              "state has that path's layout); resume with the same --fast_path")
+        changed = identity_differences(state.get("config", {}), cfg)
+        if changed:
+            flags = ", ".join(f"--{k} {a} (now {b})" for k, a, b in
+                              ((k, _flag_text(v[0]), _flag_text(v[1])) for k, v in changed.items()))
+            raise ConfigError(f"cannot resume {self.ckpt_dir}: it was trained with {flags}; resume with "
+                              "the same flags, or start a new run (another --model_id / --des, or "
+                              "--overwrite without --resume)")
+        columns = state.get("data_columns")
+        if columns is not None and self.data_columns is not None and list(columns) != list(self.data_columns):
+            raise ConfigError(f"cannot resume {self.ckpt_dir}: it was trained on the columns "
+                              f"{', '.join(columns)}, this run reads {', '.join(self.data_columns)}; "
+                              "resume with the same data")
         apply_checkpoint(self.acc.unwrap_model(model), state, source=str(self.state_path))
         optimizer.load_state_dict(state["optimizer"])
         lr_ctrl.load_state_dict(state["lr"])
         early.load_state_dict(state["early"])
         self.history = list(state["history"])
+        self.wall_before = float(state.get("wall_seconds", 0.0))
         if state.get("provenance"):  # states older than provenance: the resume's code stands in
             now = self.provenance["started"]
             self.provenance = {"started": state["provenance"]["started"],
@@ -388,15 +436,18 @@ class Trainer:
         best_epoch = ckpt.get("epoch")
         loaders = self.task.loaders(("test",))
         columns = self.task.data_columns(loaders["test"][0])
-        if self.future is not None:
+        zero_shot = self.cfg.test_data and self.cfg.test_data != self.cfg.data  # another file's columns
+        if self.future is not None or not (self.cfg.is_training or zero_shot):
             check_columns(ckpt.get("data_columns"), columns, str(self.best_path))
+        if not self.cfg.is_training and self.needs_training:
+            self._recorded_training()
         result = self._reused_test(best_epoch)
         if result is None:
             self._shard_for_evaluation(loaders, ("test",))
             result = self._evaluate(model, "test", True, loaders)
         else:
             self.log(f"final test: the pass of epoch {best_epoch} (made with these weights) is reused")
-        info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": time.time() - self.t_start,
+        info = {"setting": self.setting, "best_epoch": best_epoch, "wall_seconds": self.wall_seconds(),
                 "trainable_parameters": self.n_trainable(), "num_processes": acc.num_processes,
                 "lr_schedule": self.schedule_note, "history": self.history, "distributed": self.dist_info,
                 "backbone_checksum": self.backbone_checksum, "data_columns": columns,
@@ -409,6 +460,11 @@ class Trainer:
         self.tracker.finish(result.metrics)
         acc.wait_for_everyone()
         return result.metrics
+
+
+def _flag_text(value) -> str:
+    """A flag's value as the command line gives it (lists space-separated)."""
+    return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def start_run(cfg: RunConfig) -> tuple[RunConfig, object]:
@@ -442,10 +498,11 @@ def run(args) -> list[dict]:
     out = []
     for ii in range(cfg.itr):
         trainer = start_repetition(cfg, ii, accelerator)
-        trainer.results.check_free()
-        if trainer.cfg.is_training:
-            trainer.train()
-        metrics = trainer.test()
+        with trainer.folders_lock():
+            trainer.results.check_free()
+            if trainer.cfg.is_training:
+                trainer.train()
+            metrics = trainer.test()
         if accelerator.is_main_process:
             print(trainer.results.summary_line(metrics), flush=True)
             print(f"results: {trainer.results.folder}", flush=True)

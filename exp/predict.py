@@ -18,6 +18,13 @@ Pure functions, called by the task hooks in :mod:`exp.tasks`:
 - :func:`forecast_values` / :func:`forecast_table`: the model output back in original units,
   then the ``forecast.csv`` table (``date`` then one column per forecast channel).
 - :func:`write_forecast`: ``forecast.csv`` (atomically) and ``forecast_future.png``.
+- Forecast dates keep the data's representation (dates are read by
+  :func:`data_provider.data_loader.parse_dates`): naive dates stay naive; dates with UTC offsets
+  (also offsets that change at a daylight-saving switch) are stepped as instants and written in
+  the offset of the data's last row (``2021-03-28 05:00:00+02:00``; a later switch inside the
+  horizon is not applied: the instants stay right, the offset is the last row's); zone-aware
+  datetimes given to the API stay in their zone; epoch numbers come back as UTC dates
+  (``2021-01-01 00:00:00+00:00``).
 - Many series (:class:`SeriesPanel`): M4 panels, and long tables (``--data long``) where
   :func:`long_panel` gives each series its own last ``seq_len`` rows and future dates,
   :func:`panel_inputs` the model tensors with each series' own scaler, and :func:`panel_table`
@@ -33,8 +40,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_provider.data_loader import (check_date_order, numeric_values, parse_dates, read_table,
-                                       select_columns)
+from data_provider.data_loader import (check_date_order, drop_index_column, numeric_values,
+                                       parse_dates, read_table, select_columns)
 from data_provider.m4 import left_pad
 from exp.results import plot_future, plot_panel_future
 from utils.checkpoint import atomic_write_text
@@ -155,7 +162,9 @@ def future_dates(last: pd.Timestamp, step: Step, pred_len: int) -> pd.DatetimeIn
 
 def frame_table(table, source: str) -> pd.DataFrame:
     """A user's table in the data file's layout: a DataFrame with a ``date`` column (or a
-    ``date`` index) and the data columns; anything else is a DataError naming ``source``."""
+    ``date`` index) and the data columns; anything else is a DataError naming ``source``. A
+    leading row index read back from a CSV (``Unnamed: 0``: 0, 1, 2, ...) is dropped with a
+    notice, as from the data file."""
     if not isinstance(table, pd.DataFrame):
         raise DataError(f"{source} must be a pandas DataFrame, got {type(table).__name__}")
     if "date" not in table.columns and table.index.name == "date":
@@ -163,15 +172,16 @@ def frame_table(table, source: str) -> pd.DataFrame:
     if "date" not in table.columns:
         raise DataError(f"{source}: no 'date' column (columns: {', '.join(map(str, table.columns))}); "
                         "give the timestamps as a column (or the index) named 'date', like the data file")
-    return table.rename(columns=str).reset_index(drop=True)
+    return drop_index_column(table.rename(columns=str).reset_index(drop=True), source)
 
 
 def read_future_input(path: str, columns, features: str, target: str, seq_len: int, pred_len: int,
                       freq: str, data_name: str | None = None,
-                      table: pd.DataFrame | None = None) -> FutureInput:
+                      table: pd.DataFrame | None = None, date_unit: str = "s") -> FutureInput:
     """Read what the forecast after the file's last row needs (``columns``: the run's channels);
     with ``table`` (see :func:`frame_table`), after that table's last row instead (``path`` then
-    only names it in messages).
+    only names it in messages). ``date_unit``: numbers in the date column are epoch times in
+    this unit (``--date_unit``); the future dates are in the dates' zone (module docstring).
 
     Raises DataError when the file is shorter than ``seq_len`` rows, its columns are not the
     run's, its dates do not increase, or they are irregular without a usable ``--freq`` (see
@@ -185,7 +195,7 @@ def read_future_input(path: str, columns, features: str, target: str, seq_len: i
     if len(df) < seq_len:
         raise DataError(f"{path}: {len(df)} rows, fewer than --seq_len {seq_len} needed as the "
                         "input of the forecast past its last row")
-    dates = parse_dates(df["date"], path)
+    dates = parse_dates(df["date"], path, unit=date_unit)
     check_date_order(dates, path)
     step, how = data_step(dates, freq, path)
     tail = df.iloc[len(df) - seq_len:]
@@ -341,8 +351,8 @@ def panel_table(panel: SeriesPanel, pred: np.ndarray) -> pd.DataFrame:
     each series' future dates (a long table), or ``unique_id, step, y_hat`` (step 1 = right after
     the last value) when the panel has no dates (M4)."""
     s, h = pred.shape
-    when = ({"ds": np.concatenate([np.asarray(f) for f in panel.future])} if panel.future is not None
-            else {"step": np.tile(np.arange(1, h + 1), s)})
+    when = ({"ds": panel.future[0].append(list(panel.future[1:]))} if panel.future is not None
+            else {"step": np.tile(np.arange(1, h + 1), s)})  # append keeps the dates' zone
     return pd.DataFrame({"unique_id": np.repeat(np.asarray(panel.ids, dtype=object), h), **when,
                          "y_hat": np.asarray(pred, dtype=np.float64).reshape(-1)})
 

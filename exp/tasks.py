@@ -133,7 +133,8 @@ class LongTermTask:
         c = self.cfg
         source = dataset.path if table is None else "the table given to predict()"
         return read_future_input(source, dataset.columns, c.features, c.target, c.seq_len,
-                                 c.pred_len, c.freq, dataset.data_name, table=table)
+                                 c.pred_len, c.freq, dataset.data_name, table=table,
+                                 date_unit=c.date_unit)
 
     def forecast_future(self, model, accelerator, dataset, future: FutureInput) -> pd.DataFrame:
         """The forecast after the file's last row in original units: forecast.csv's table."""

@@ -24,12 +24,22 @@ architecture. Read from the model, not from a per-architecture table: the depth
 base model in ``AutoModel``, no layer list) is one :class:`~utils.errors.ConfigError` line that
 names it. docs/BACKBONES.md lists the architectures tested.
 
+A backbone that cannot serve as a language model is refused in one :class:`~utils.errors.UserError`
+line naming the folder, the problem and the fix: a model without a token embedding table (a
+vision or audio model), a safetensors file cut short or a shard of its index missing (an
+interrupted download), a folder without a tokenizer, a config.json whose sizes do not match the
+weights. All but the last are found before any weight is read, from the safetensors headers and
+the base model built with one layer on the meta device (milliseconds); a mismatch shows there in
+the embedding table (an edited hidden or vocabulary size), and anywhere else in the load's own
+report. Messages from libraries are kept whole, on one line.
+
 The SmolLM2 conversion is cached in ``$TIMELLM_CACHE/SmolLM2-135M-Instruct`` (default
 ``~/.cache/timellm``); it is written to a temporary folder and renamed into place, so an
 interrupted conversion never leaves a broken folder.
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import json
@@ -44,9 +54,11 @@ from typing import Callable
 
 import torch
 from huggingface_hub.constants import is_offline_mode
+from safetensors import SafetensorError
 from torch import nn
 from torch.profiler import record_function
 from transformers import AutoConfig, AutoModel, AutoTokenizer, LlamaModel
+from transformers.models.auto import modeling_auto
 from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 from transformers.utils import logging as hf_logging
 
@@ -207,14 +219,18 @@ def backbone_spec(name: str) -> tuple[str, BackboneSpec]:
     raise unknown_name("backbone", name, BACKBONES)
 
 
-def _from_source(load: Callable, name: str, path: str, **kwargs):
-    """Call ``load(path, ...)`` on a folder, or on a hub id from the local cache, then online."""
+def _from_source(load: Callable, name: str, path: str, what: str = "", fix: str = "", **kwargs):
+    """Call ``load(path, ...)`` on a folder, or on a hub id from the local cache, then online.
+
+    A folder that fails is one line: ``cannot load {what}folder '{path}': {fix} ({the error})``,
+    or the error alone without ``fix``."""
     if os.path.isdir(os.path.expanduser(path)):
         try:
             return load(os.path.expanduser(path), **kwargs)
-        except (OSError, ValueError, KeyError) as e:  # no config/tokenizer, unknown model_type
-            raise UserError(f"backbone {name}: cannot load folder '{path}': "
-                            f"{_first_line(e)}") from None
+        except (OSError, ValueError, KeyError, SafetensorError) as e:
+            # no config/tokenizer/weights, unknown model_type, unreadable files
+            why = f"{fix} ({_one_line(e)})" if fix else _one_line(e)
+            raise UserError(f"backbone {name}: cannot load {what}folder '{path}': {why}") from None
     if path.startswith((".", "/", "~")) or path.count("/") > 1:
         raise UserError(f"backbone {name}: folder '{path}' does not exist; pass --llm_path FOLDER "
                         "with a Hugging Face model folder")
@@ -228,14 +244,14 @@ def _from_source(load: Callable, name: str, path: str, **kwargs):
         except (OSError, ValueError) as e:
             error = e
     raise UserError(f"backbone {name}: cannot load '{path}' (not in the local Hugging Face cache "
-                    f"and the hub is unreachable or offline: {_first_line(error)}); download it "
+                    f"and the hub is unreachable or offline: {_one_line(error)}); download it "
                     "once, or pass --llm_path FOLDER")
 
 
-def _first_line(error: BaseException) -> str:
-    """An exception's first line (at most 160 characters), or its type's name."""
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
+def _one_line(error: BaseException) -> str:
+    """An exception's whole message on one line (its line breaks and indents as single spaces),
+    or its type's name."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _hub_offline() -> bool:
@@ -304,6 +320,138 @@ def attends_causally(layers: nn.ModuleList) -> bool:
     return any(getattr(m, "is_causal", False) is True for m in layers[0].modules())
 
 
+# the files the usual tokenizer classes read; a folder with none of them has no tokenizer
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "spiece.model",
+                    "sentencepiece.bpe.model", "vocab.json", "vocab.txt", "merges.txt", "tekken.json")
+# transformers' task tables that name a model_type's kind, for the message refusing it
+_NON_TEXT_KINDS = {
+    "vision": ("IMAGE", "IMAGE_CLASSIFICATION", "MASKED_IMAGE_MODELING", "VIDEO_CLASSIFICATION",
+               "OBJECT_DETECTION", "DEPTH_ESTIMATION", "SEMANTIC_SEGMENTATION"),
+    "audio": ("AUDIO_CLASSIFICATION", "AUDIO_FRAME_CLASSIFICATION", "AUDIO_XVECTOR", "CTC"),
+    "time-series": ("TIME_SERIES_PREDICTION", "TIME_SERIES_CLASSIFICATION"),
+}
+
+
+def _skeleton(config) -> nn.Module | None:
+    """``config``'s base model with one layer on the meta device (no memory, milliseconds, no
+    random draws): its structure and parameter shapes before any weight is read. None where the
+    architecture cannot be built so; the load itself then reports what is wrong."""
+    small = copy.deepcopy(config)
+    _set_depth(small, 1)
+    try:
+        with torch.device("meta"), _quiet_transformers():
+            return AutoModel.from_config(small)
+    except Exception:  # only a pre-check: every failure is the load's to report
+        return None
+
+
+def _token_embeddings(model: nn.Module) -> nn.Module | None:
+    """The model's token embedding table (a module with a 2-D ``weight``: vocabulary x width),
+    or None: vision and audio models embed patches or frames instead."""
+    try:
+        embedding = model.get_input_embeddings()
+    except (NotImplementedError, AttributeError):
+        return None
+    weight = getattr(embedding, "weight", None)
+    return embedding if isinstance(weight, torch.Tensor) and weight.dim() == 2 else None
+
+
+def _check_language_model(skeleton: nn.Module, where: str) -> None:
+    """Refuse a model without a token embedding table, saying what kind of model it is."""
+    if _token_embeddings(skeleton) is not None:
+        return
+    model_type, cls = str(skeleton.config.model_type), type(skeleton).__name__
+    kind = next((k for k, tables in _NON_TEXT_KINDS.items()
+                 if any(model_type in getattr(modeling_auto, f"MODEL_FOR_{t}_MAPPING_NAMES", {})
+                        for t in tables)), "vision" if "vision" in model_type else None)
+    what = (f"this is a {kind} model ({cls})" if kind else
+            f"this is not a language model ({cls} has no token embedding table)")
+    raise UserError(f"{where}: {what}: give a text model (a folder with a language model's "
+                    "config.json, weights and tokenizer)")
+
+
+def _safetensors_shapes(file: Path, where: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{tensor name: (shape, file name)} from a safetensors file's header, without reading its
+    data; a file whose size is not the one its header describes (a download cut short) or whose
+    header is unreadable is one line saying to re-download."""
+    size, fix = file.stat().st_size, "re-download the weights"
+    with open(file, "rb") as f:  # layout: 8-byte little-endian header length, JSON header, data
+        length = int.from_bytes(f.read(8), "little") if size >= 8 else size
+        if 8 + length > size:
+            raise UserError(f"{where}: {file.name} is cut short ({size} bytes, not even its "
+                            f"header; an interrupted download?): {fix}")
+        raw = f.read(length)
+    try:
+        header = json.loads(raw)
+        tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+        shapes = {k: (tuple(int(d) for d in v["shape"]), file.name) for k, v in tensors.items()}
+        expected = 8 + length + max((int(v["data_offsets"][1]) for v in tensors.values()),
+                                    default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        raise UserError(f"{where}: {file.name} is not a safetensors file (its header is "
+                        f"unreadable): {fix}") from None
+    if size < expected:
+        raise UserError(f"{where}: {file.name} is cut short ({size} of {expected} bytes; an "
+                        f"interrupted download?): {fix}")
+    if size > expected:
+        raise UserError(f"{where}: {file.name} has {size - expected} bytes more than its header "
+                        f"describes (a corrupt download?): {fix}")
+    return shapes
+
+
+def _checked_weight_files(folder: Path, where: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """The tensor shapes of the safetensors weights transformers will load from ``folder``
+    (``model.safetensors``, else the shards its index lists), each file checked whole and
+    present; {} for other formats (transformers reports those)."""
+    single, index = folder / "model.safetensors", folder / "model.safetensors.index.json"
+    if single.is_file():
+        return _safetensors_shapes(single, where)
+    if not index.is_file():
+        return {}
+    try:
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise UserError(f"{where}: {index.name} is unreadable (a corrupt download?): re-download "
+                        "the weights") from None
+    shapes = {}
+    for shard in shards:
+        if not (folder / shard).is_file():
+            raise UserError(f"{where}: {shard}, listed in {index.name}, is missing: re-download "
+                            "the weights")
+        shapes.update(_safetensors_shapes(folder / shard, where))
+    return shapes
+
+
+def _mismatch(where: str, key: str, stored, wanted, file: str) -> UserError:
+    return UserError(f"{where}: config.json does not match the weights: {key} is "
+                     f"{list(stored)} in {file} but {list(wanted)} by config.json; restore "
+                     "config.json (or re-download the folder)")
+
+
+def _check_embedding_shape(skeleton: nn.Module, shapes: dict, where: str) -> None:
+    """The token embedding table in the weights has the shape config.json gives it (vocabulary
+    x hidden size): the first mismatch an edited or foreign config.json shows, found before the
+    load. (The load reports any other mismatch.)"""
+    embedding = _token_embeddings(skeleton)
+    if embedding is None or getattr(skeleton.config, "quantization_config", None):
+        return  # quantised checkpoints store packed shapes
+    name = next(n for n, m in skeleton.named_modules() if m is embedding) + ".weight"
+    for key in (name, f"{skeleton.base_model_prefix}.{name}"):  # a ...ForCausalLM's checkpoint
+        if key in shapes:
+            stored, file = shapes[key]
+            if stored != tuple(embedding.weight.shape):
+                raise _mismatch(where, key, stored, embedding.weight.shape, file)
+            return
+
+
+def _tokenizer_fix(folder: Path | None) -> str:
+    """What to do when a folder's tokenizer does not load: bring its files, or re-download them."""
+    if folder is not None and not any((folder / f).is_file() for f in _TOKENIZER_FILES):
+        return ("it has no tokenizer files (tokenizer.json, tokenizer_config.json, vocab.txt, "
+                "...): copy them into it from the model's download")
+    return "re-download the tokenizer files"
+
+
 def _set_depth(config, layers: int) -> None:
     config.num_hidden_layers = layers  # an attribute_map renames it where needed (GPT-2: n_layer)
     layer_types = getattr(config, "layer_types", None)
@@ -341,11 +489,18 @@ def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None
     (``output_attentions``/``output_hidden_states`` in the config).
     """
     key, spec = backbone_spec(backbone_name(name, llm_path))
-    path = llm_path or (spec.locate() if spec.locate else spec.source)
+    path = str(llm_path or (spec.locate() if spec.locate else spec.source))
+    folder = Path(os.path.expanduser(path)) if os.path.isdir(os.path.expanduser(path)) else None
+    where = f"backbone {key}: cannot use {'folder ' if folder else ''}'{path}'"
 
-    config = _from_source(AutoConfig.from_pretrained, key, str(path))
+    config = _from_source(AutoConfig.from_pretrained, key, path)
     model_type = str(config.model_type)
     depth = checked_depth(config)
+    # refused before any weight is read: no token embeddings (a vision model), then below no
+    # tokenizer, weight files cut short, an embedding table of another size than config.json's
+    skeleton = _skeleton(config)
+    if skeleton is not None:
+        _check_language_model(skeleton, where)
     if not 1 <= int(llm_layers) <= depth:
         raise ConfigError(f"llm_layers {llm_layers} is outside 1..{depth}: backbone {key} "
                           f"({model_type}) has {depth} layers")
@@ -355,15 +510,28 @@ def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None
     # None: SDPA, or eager attention where the architecture has no SDPA (Gemma-2's softcapping)
     attention = "eager" if reference_outputs else None
 
+    tokenizer = _from_source(AutoTokenizer.from_pretrained, key, path, what="the tokenizer of ",
+                             fix=_tokenizer_fix(folder))
+    if folder is not None and not random_init:
+        shapes = _checked_weight_files(folder, where)
+        if skeleton is not None:
+            _check_embedding_shape(skeleton, shapes, where)
+
     if random_init:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             model = AutoModel.from_config(config, dtype=dtype, attn_implementation=attention)
     else:
         with _quiet_transformers():
-            model, info = _from_source(AutoModel.from_pretrained, key, str(path), config=config,
+            # mismatched sizes are reported below (transformers' own report is silenced)
+            model, info = _from_source(AutoModel.from_pretrained, key, path, config=config,
+                                       what="the weights of ", fix="re-download the weights",
                                        dtype=dtype, attn_implementation=attention,
-                                       output_loading_info=True)
+                                       output_loading_info=True, ignore_mismatched_sizes=True)
+        mismatched = sorted(info.get("mismatched_keys") or [])
+        if mismatched:
+            stored_key, stored, wanted = mismatched[0]
+            raise _mismatch(where, stored_key, stored, wanted, "the weights")
         missing = sorted(info.get("missing_keys") or [])
         if missing:  # the unexpected keys are the layers beyond llm_layers: expected
             warnings.warn(f"backbone {key}: {len(missing)} weights not found in '{path}' were "
@@ -375,7 +543,6 @@ def load_backbone(name: str | None, llm_layers: int, llm_path: str | None = None
         raise ConfigError(f"llm_dim {llm_dim} disagrees with backbone {key}'s hidden size {hidden}; "
                           "drop --llm_dim (it is derived from the backbone)")
 
-    tokenizer = _from_source(AutoTokenizer.from_pretrained, key, str(path))
     vocab = model.get_input_embeddings().weight.shape[0]
     _set_pad_token(tokenizer, vocab, key)
 

@@ -7,6 +7,8 @@ The fast path computes the same text and ids batched and cached (``layers.fast.p
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from data_provider.prompt_bank import load_description
@@ -75,6 +77,31 @@ class PromptIds:
                                     self.top_k)
         return self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
                               max_length=self.max_length).input_ids.to(series.device)
+
+
+STATISTICS_MARGIN = 16  # tokens kept free for statistics longer than the probe's
+
+
+def fit_description(tokenizer, description: str, pred_len: int, seq_len: int,
+                    max_length: int = PromptIds.max_length) -> str:
+    """``description``, cut so that the whole prompt fits ``max_length`` tokens with its input
+    statistics (the reference truncates the prompt's end: a long description would silently drop
+    the statistics). A description that fits is returned unchanged; a cut one is said once on
+    stderr (its tokens, what is kept). The statistics' length is probed on a series whose values
+    print long (float32 reprs of 8+ digits), plus :data:`STATISTICS_MARGIN` tokens."""
+    if not description:
+        return description
+    probe = torch.linspace(-1234.5678, 9876.5432, seq_len).reshape(1, seq_len, 1)
+    frame = reference_prompts(probe, "", pred_len, seq_len)[0]
+    budget = max_length - len(tokenizer(frame).input_ids) - STATISTICS_MARGIN
+    ids = tokenizer(description, add_special_tokens=False).input_ids
+    if len(ids) <= budget:
+        return description
+    kept = tokenizer.decode(ids[:max(budget, 0)])
+    print(f"notice: the prompt description is {len(ids)} tokens; with the input statistics the prompt "
+          f"would pass its {max_length}-token limit and lose them, so the description is cut to its "
+          f"first {max(budget, 0)} tokens (the statistics are kept)", file=sys.stderr)
+    return kept
 
 
 def resolve_description(configs) -> str:

@@ -24,7 +24,7 @@ from layers.StandardNorm import Normalize
 from layers.backbones import backbone_from_configs, with_prompt
 from layers.fast.options import options_from_configs
 from layers.peft_adapters import apply_peft, peft_identity
-from layers.prompt import resolve_description
+from layers.prompt import fit_description, resolve_description
 from models.ablations import get_ablation
 from utils.errors import ConfigError
 
@@ -77,7 +77,8 @@ class Model(nn.Module):
         if self.d_ff > self.d_llm:
             raise ConfigError(f"d_ff {self.d_ff} exceeds the backbone's hidden size {self.d_llm}: "
                               "Time-LLM keeps the first d_ff hidden channels; lower --d_ff")
-        self.description = resolve_description(configs) if self.ablation.prompt else ""
+        self.description = fit_description(self.tokenizer, resolve_description(configs), self.pred_len,
+                                           self.seq_len) if self.ablation.prompt else ""
         self.prompter = self.options.prompt_ids(self.tokenizer, self.description, self.pred_len,
                                                 self.seq_len)
 

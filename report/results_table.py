@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results"
 COPIED = ("metrics.json", "losses.csv")
 TOLERANCE = 1e-6  # relative: a re-computed figure must agree to float32 rounding
+RERUN = "rerun the test with --is_training 0 or remove the run folder from the sources"
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,19 @@ def _arrays(folder: Path, data: dict) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if int(data.get("saved_samples", -1)) != int(data["metrics"]["n_samples"]):
         return None
-    return np.load(pred).astype(np.float64), np.load(true).astype(np.float64)
+    arrays = _load_array(pred), _load_array(true)
+    if arrays[0].shape != arrays[1].shape:
+        raise UserError(f"{pred}: shape {arrays[0].shape} does not match true.npy's {arrays[1].shape}; {RERUN}")
+    return arrays
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """A saved forecast or target array in float64; refused in one line when it cannot be read."""
+    try:
+        return np.asarray(np.load(path), dtype=np.float64)
+    except (OSError, ValueError, EOFError, TypeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else "truncated or not a .npy array"
+        raise UserError(f"{path}: cannot be read ({why}); {RERUN}") from None
 
 
 def recomputed(folder: Path, data: dict) -> dict[str, float] | None:
@@ -240,7 +254,7 @@ def verify_run(folder: Path, data: dict, kind: Kind = LONG) -> None:
     for k, v in again.items():
         if not _close(v, reported[k]):
             raise UserError(f"{folder}: {k} re-computed from pred.npy/true.npy is {v:.7f}, "
-                            f"metrics.json says {reported[k]:.7f}; not collected")
+                            f"metrics.json says {reported[k]:.7f}; not collected ({RERUN})")
 
 
 def read_rows(path: Path = RESULTS / "runs.csv", kind: Kind = LONG) -> list[dict]:
@@ -277,7 +291,8 @@ def row_key(r: dict, kind: Kind = LONG) -> tuple:
 def collect(sources: list[Path], table: str, dest: Path = RESULTS,
             commit: str | None = None) -> list[tuple[Kind, dict]]:
     """Copy every finished run under ``sources`` into ``dest`` and (re)write its row; returns
-    each run's kind and row."""
+    each run's kind and row. Other tools' metrics.json are skipped (one line on stderr); an
+    unreadable run refuses the whole call before anything is written."""
     found = []
     for src in sources:
         if not Path(src).is_dir():
@@ -286,27 +301,32 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
     found = [p for p in found if dest.resolve() not in p.resolve().parents]
     if not found:
         raise UserError(f"no metrics.json under {', '.join(map(str, sources))}")
-    runs = []
+    runs, skipped = [], []
     for path in found:
-        data = json.loads(path.read_text())
-        kind = kind_of(data)
-        if kind is None:
-            raise UserError(f"{path}: neither a long-term (mse) nor an M4 (m4) run; not collected")
-        verify_run(path.parent, data, kind)
-        runs.append((path, data, kind))
-    added = []
-    for kind in KINDS:
-        mine = [(path, data) for path, data, k in runs if k is kind]
-        if not mine:
+        data = _read_run(path)
+        if data is None:
+            skipped.append(path)
             continue
-        rows = {row_key(r, kind): r for r in read_rows(dest / kind.csv, kind)}
-        for path, data in mine:  # refuse before anything is written
+        kind = kind_of(data)
+        _verify_record(path, data, kind, table, commit)
+        runs.append((path, data, kind))
+    if not runs:
+        raise UserError(f"no runs of this framework under {', '.join(map(str, sources))}: {len(skipped)} "
+                        f"metrics.json without setting, args and metrics with mse or m4 (first: {skipped[0]})")
+    by_kind = {kind: ([(path, data) for path, data, k in runs if k is kind],
+                      {row_key(r, kind): r for r in read_rows(dest / kind.csv, kind)}) for kind in KINDS}
+    for kind, (mine, rows) in by_kind.items():  # refuse before anything of any kind is written
+        for path, data in mine:
             clash = _held_by_another_row(kind, rows, dest / "runs" / kind.folder(data),
                                          row_key(kind.row(data, table, commit), kind))
             if clash:
                 raise UserError(f"{path}: its folder under {dest / 'runs'} already holds another run, "
                                 f"the one of {kind.csv} row {clash}; not collected (give that run another "
                                 f"--des or seed, or drop its row first)")
+    added = []
+    for kind, (mine, rows) in by_kind.items():
+        if not mine:
+            continue
         for path, data in mine:
             row = kind.row(data, table, commit)
             key = row_key(row, kind)
@@ -323,7 +343,36 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
             rows[key] = row
             added.append((kind, row))
         write_rows(list(rows.values()), dest / kind.csv, kind)
+    if skipped:
+        shown = ", ".join(map(str, skipped[:3])) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        print(f"skipped {len(skipped)} metrics.json that are not runs of this framework: {shown}", file=sys.stderr)
     return added
+
+
+def _read_run(path: Path) -> dict | None:
+    """A metrics.json's record when it is a run of this framework (``setting``, ``args`` and
+    ``metrics`` with ``mse`` or ``m4``), None when it is another tool's; refused when unreadable."""
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:  # also UnicodeDecodeError
+        raise UserError(f"{path}: not valid JSON (truncated?); {RERUN}") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot be read ({e.strerror}); {RERUN}") from None
+    if not (isinstance(data, dict) and "setting" in data and isinstance(data.get("args"), dict)
+            and isinstance(data.get("metrics"), dict) and kind_of(data) is not None):
+        return None
+    return data
+
+
+def _verify_record(path: Path, data: dict, kind: Kind, table: str, commit: str | None) -> None:
+    """Refuse a run whose metrics.json lacks what its row and folder need, or whose saved forecasts
+    do not give its figures (one line naming the file)."""
+    try:
+        kind.row(data, table, commit), kind.folder(data)
+        verify_run(path.parent, data, kind)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"no {e.args[0]!r}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+        raise UserError(f"{path}: not a complete run record ({what}); {RERUN}") from None
 
 
 def _held_by_another_row(kind: Kind, rows: dict[tuple, dict], target: Path, key: tuple) -> tuple | None:

@@ -534,6 +534,14 @@ def test_error_nan_and_non_numeric(tmp_path):
         data_provider(args, "train")
 
 
+def test_numbers_written_as_text_are_numbers():
+    from data_provider.data_loader import numeric_values
+    df = pd.DataFrame({"a": ["1.5", "2", "-3e2"], "b": [1.0, 2.0, 3.0]})  # e.g. a DataFrame of strings
+    np.testing.assert_array_equal(numeric_values(df, ["a", "b"], 3, "t"), [[1.5, 1], [2, 2], [-300, 3]])
+    with pytest.raises(DataError, match=r"column 'a' is not numeric \(1 non-numeric cells such as 'n/a'\)"):
+        numeric_values(df.assign(a=["1", "n/a", "2"]), ["a", "b"], 3, "t")
+
+
 def test_error_window_longer_than_split(data_root):
     args = make_args("--data", "ILI", "--root_path", data_root / "illness", "--data_path",
                      "national_illness.csv", "--seq_len", 104, "--label_len", 18, "--pred_len", 120)

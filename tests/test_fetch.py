@@ -187,3 +187,44 @@ def test_download_in_process(mirror, tmp_path, monkeypatch, capsys):
     assert fetch_mod.main(["--datasets", "Weather", "--dest", str(tmp_path / "f")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "huggingface.co" in err[0] and "--mirror DIR" in err[0]
+
+
+def etth1_mirror(mirror: Path, root: Path, sums: bytes) -> Path:
+    """A mirror holding ETTh1 and a SHA256SUMS file of the given bytes."""
+    (root / "ETT-small").mkdir(parents=True)
+    shutil.copy(mirror / "ETT-small" / "ETTh1.csv", root / "ETT-small" / "ETTh1.csv")
+    (root / "SHA256SUMS").write_bytes(sums)
+    return root
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"),
+                                           ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_checksum_file_in_utf8_or_utf16_with_a_bom(mirror, tmp_path, encoding, bom):
+    # PowerShell's `>` writes UTF-16 LE with a byte-order mark and CRLF line ends
+    text = (mirror / "SHA256SUMS").read_text(encoding="utf-8").replace("\n", "\r\n")
+    m = etth1_mirror(mirror, tmp_path / "m", bom + text.encode(encoding))
+    assert read_sums(m) == read_sums(mirror)
+    dest = tmp_path / "d"
+    assert fetch_mod.main(["--datasets", "ETTh1", "--mirror", str(m), "--dest", str(dest), "--quiet"]) == 0
+    assert (dest / "ETT-small" / "ETTh1.csv").read_bytes() == (mirror / "ETT-small" / "ETTh1.csv").read_bytes()
+
+
+def test_cli_checksum_file_in_another_encoding(mirror, tmp_path):
+    text = (mirror / "SHA256SUMS").read_text(encoding="utf-8")
+    for i, sums in enumerate([text.encode("utf-16-le"),              # UTF-16 without a byte-order mark
+                              b"\xe9t\xe9 " + text.encode("latin-1")]):  # Latin-1
+        m = etth1_mirror(mirror, tmp_path / f"m{i}", sums)
+        line = assert_one_line_error(run_cli("--datasets", "ETTh1", "--mirror", m, "--dest", tmp_path / "d"))
+        assert line.startswith(f"error: {m / 'SHA256SUMS'}: neither UTF-8 nor UTF-16 with a byte-order mark")
+        assert not (tmp_path / "d").exists()
+
+
+def test_cli_dest_that_is_a_file(mirror, tmp_path):
+    (tmp_path / "afile").write_text("keep me\n")
+    line = assert_one_line_error(run_cli("--datasets", "ETTh1", "--mirror", mirror, "--dest", tmp_path / "afile"))
+    assert line == f"error: --dest {tmp_path / 'afile'} is a file; give a folder"
+    line = assert_one_line_error(run_cli("--datasets", "ETTh1", "--mirror", mirror,
+                                         "--dest", tmp_path / "afile" / "sub"))
+    assert line == f"error: --dest {tmp_path / 'afile' / 'sub'} lies under a file, {tmp_path / 'afile'}; give a folder"
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+    assert list(tmp_path.iterdir()) == [tmp_path / "afile"]

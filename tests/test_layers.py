@@ -194,3 +194,21 @@ def test_ablation_registry():
     assert get_ablation(None).name == "none"
     with pytest.raises(ConfigError, match="unknown ablation 'nope'; valid: attention_layer"):
         get_ablation("nope")
+
+
+def test_a_description_too_long_for_the_prompt_is_cut_and_the_statistics_kept(capsys):
+    from tests.tiny_backbones import _tokenizer
+    from layers.prompt import PromptIds, fit_description, reference_prompts
+    tok = _tokenizer("llama")
+    short = "The daily footfall of one shop. "
+    assert fit_description(tok, short, 96, 512) == short and capsys.readouterr().err == ""
+    long = "hourly load of a transformer station with a weekly cycle " * 400
+    cut = fit_description(tok, long, 96, 512)
+    assert long.startswith(cut.strip()[:200]) and len(cut) < len(long)
+    notice = capsys.readouterr().err.strip().splitlines()
+    assert len(notice) == 1 and "the statistics are kept" in notice[0]
+    x = torch.randn(4, 512, 1) * 1000
+    for text in reference_prompts(x, cut, 96, 512):
+        ids = tok(text).input_ids
+        assert len(ids) <= PromptIds.max_length and text.endswith("<|<end_prompt>|>")
+        assert "min value" in tok.decode(ids)  # the statistics survive the tokenizer's truncation

@@ -331,3 +331,74 @@ def test_committed_results_are_current():
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
     assert readme[start:end] == readme_block(RESULTS)
+
+
+def collect_cli(capsys, *sources: Path, dest: Path) -> tuple[int, list[str]]:
+    """``python -m report collect SOURCES --table fewshot10 --dest DEST`` in-process: its exit status
+    and its stderr lines."""
+    from report.cli import main
+    status = main(["collect", *map(str, sources), "--table", "fewshot10", "--dest", str(dest)])
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def foreign_metrics(folder: Path, data: dict) -> Path:
+    """Another tool's metrics.json (not a run of this framework) in ``folder``."""
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(data))
+    return folder / "metrics.json"
+
+
+def test_collect_skips_other_tools_metrics_json(tmp_path, capsys):
+    fake_run(tmp_path / "runs", mse=0.5)
+    first = foreign_metrics(tmp_path / "runs" / "another_tool" / "a", {"accuracy": 0.9})
+    foreign_metrics(tmp_path / "runs" / "another_tool" / "b", {"metrics": {"mse": 0.1}})  # no setting, args
+    dest = tmp_path / "docs" / "results"
+    status, err = collect_cli(capsys, tmp_path / "runs", dest=dest)
+    assert status == 0 and len(err) == 1, err
+    assert err[0].startswith(f"skipped 2 metrics.json that are not runs of this framework: {first}, ")
+    assert [r["mse"] for r in read_rows(dest / "runs.csv")] == [pytest.approx(0.5)]
+    assert check(dest) == []
+
+
+def test_collect_of_other_tools_metrics_json_only_is_an_error(tmp_path, capsys):
+    path = foreign_metrics(tmp_path / "runs" / "another_tool", {"accuracy": 0.9})
+    status, err = collect_cli(capsys, tmp_path / "runs", dest=tmp_path / "docs" / "results")
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith("error: no runs of this framework under ") and str(path) in err[0]
+    assert not (tmp_path / "docs").exists()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _drop_seed(path: Path) -> None:
+    data = json.loads(path.read_text())
+    del data["args"]["seed"]
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("name, spoil, words", [
+    ("metrics.json", _truncate, "not valid JSON (truncated?)"),
+    ("metrics.json", lambda p: p.write_bytes(b"\xff\xfe{"), "not valid JSON"),
+    ("metrics.json", _drop_seed, "not a complete run record (no 'seed')"),
+    ("pred.npy", lambda p: np.save(p, np.zeros((20, 3, 1), dtype=np.float32)),
+     "shape (20, 3, 1) does not match true.npy's (20, 4, 1)"),
+    ("pred.npy", _truncate, "cannot be read"),
+    ("pred.npy", lambda p: p.write_bytes(b"not an array"), "cannot be read"),
+    ("true.npy", lambda p: np.save(p, np.array([["a"]] * 20, dtype=object), allow_pickle=True),
+     "cannot be read"),
+])
+def test_a_damaged_run_is_refused_naming_its_file_and_nothing_is_written(tmp_path, capsys, name, spoil, words):
+    dest = tmp_path / "docs" / "results"
+    fake_run(tmp_path / "a", mse=0.5)
+    collect([tmp_path / "a"], "fewshot10", dest)
+    before = {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()}
+    fake_run(tmp_path / "b", mse=0.4, seed=2022)        # would be collected with the damaged one
+    damaged = fake_run(tmp_path / "c", mse=0.3, seed=2023) / name
+    spoil(damaged)
+    status, err = collect_cli(capsys, tmp_path / "b", tmp_path / "c", dest=dest)
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: {damaged}: {words}")
+    assert err[0].endswith("rerun the test with --is_training 0 or remove the run folder from the sources")
+    assert {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()} == before

@@ -20,6 +20,10 @@ minutes and a lone ``m`` means months, as in the reference's ``--freq`` help.
 
 ``calendar_integers(dates, minute_step)`` gives the integer columns of ``--embed fixed|learned``:
 month, day, weekday, hour (and minute // minute_step when ``minute_step`` is given).
+
+Both read zone-aware dates (text with UTC offsets, epoch numbers: ``parse_dates`` in
+``data_provider/data_loader.py``) in UTC (:func:`calendar_index`), so a daylight-saving change
+shifts no feature; naive dates are read as written.
 """
 from __future__ import annotations
 
@@ -94,6 +98,13 @@ _UNIT_ALIASES = {
 }
 
 
+def calendar_index(dates) -> pd.DatetimeIndex:
+    """The dates whose calendar fields the features read, (T,): naive dates as they are,
+    zone-aware dates converted to UTC (then naive)."""
+    index = pd.DatetimeIndex(dates)
+    return index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+
+
 def normalize_freq(freq: str) -> str:
     """Map a frequency string (``'h'``, ``'15min'``, ``'10T'``, ``'W-SUN'``) to one key of
     ``FEATURES_BY_FREQ``; raise ConfigError for anything else."""
@@ -119,7 +130,7 @@ def time_features(dates, freq: str = "h") -> np.ndarray:
     Returns:
         float array of shape (F, T), values in [-0.5, 0.5] (TSLib layout: features first).
     """
-    index = pd.DatetimeIndex(dates)
+    index = calendar_index(dates)
     feats = FEATURES_BY_FREQ[normalize_freq(freq)]
     if not feats:
         return np.zeros((0, len(index)))
@@ -133,7 +144,7 @@ def calendar_integers(dates, minute_step: int | None = None) -> np.ndarray:
         int array of shape (T, 4): month (1-12), day (1-31), weekday (0 = Monday), hour (0-23),
         or (T, 5) with ``minute // minute_step`` appended when ``minute_step`` is given.
     """
-    index = pd.DatetimeIndex(dates)
+    index = calendar_index(dates)
     cols = [index.month, index.day, index.dayofweek, index.hour]
     if minute_step is not None:
         cols.append(index.minute // minute_step)
