@@ -28,7 +28,7 @@ def feed_forward(x: torch.Tensor, conv1: nn.Conv1d, conv2: nn.Conv1d,
     without the two transposes: the same numbers up to float rounding (the step time on a 2-core
     CPU was within noise of the convolution's). Dropout draws its mask in the (B, L, d_ff) layout
     instead of (B, d_ff, L): the same distribution, other draws for a seed. The Autoformer and
-    Informer figures in the README were trained with this form.
+    Informer figures in docs/BASELINES.md were trained with this form.
     """
     y = dropout(activation(F.linear(x, conv1.weight.squeeze(-1), conv1.bias)))
     return dropout(F.linear(y, conv2.weight.squeeze(-1), conv2.bias))

@@ -192,13 +192,13 @@ def test_unknown_flags_and_untrained_use_are_user_errors(data_root, tmp_path):
 
 
 def test_the_readme_example_runs(data_root, tmp_path, monkeypatch):
-    """The README's "Python API" block, run as written in a folder that holds ./dataset."""
-    text = (ROOT / "README.md").read_text().split("### Python API", 1)[1]
+    """docs/USAGE.md's "Python API" block, run as written in a folder that holds ./dataset."""
+    text = (ROOT / "docs" / "USAGE.md").read_text().split("### Python API", 1)[1]
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     (tmp_path / "dataset").symlink_to(ROOT / "dataset")
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
-    exec(compile(code, "README.md (Python API)", "exec"), scope)
+    exec(compile(code, "docs/USAGE.md (Python API)", "exec"), scope)
     assert scope["metrics"]["n_samples"] == 2785 and np.isfinite(scope["metrics"]["mse"])
     future, mine, after = scope["future"], scope["mine"], scope["after_mine"]
     assert list(future.columns) == ["date", *ETT_COLUMNS] and len(future) == 96
