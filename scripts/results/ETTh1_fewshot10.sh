@@ -30,13 +30,16 @@
 #   c = the five ablations at H=96
 #   d = Time-LLM H=192, 336, 720
 #   e = Time-LLM H=96 with DEPTHS (default "1 4") LLM layers
-# ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three. Logs: $RUNS/<run>/log.txt. Two runs at once, one core each:
+# ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three.
+# Logs: $RUNS/<run>/log.txt. Runs can share the machine one core each
 #   SEEDS=2021 OMP_NUM_THREADS=1 taskset -c 0 bash scripts/results/ETTh1_fewshot10.sh &
 #   SEEDS=2022 OMP_NUM_THREADS=1 taskset -c 1 bash scripts/results/ETTh1_fewshot10.sh &
-# Cost measured on a 2-core AVX2 VM (2026-12-07), one thread per run, two runs side by side:
-# Time-LLM epoch 1 at global batch 192 took 1,072 s (26 steps of ~19 s, then 19,495 validation
-# windows at ~32/s), so a run of ~8 epochs is ~2.5 h and spans sessions (resumed per epoch);
-# DLinear and PatchTST on the few-shot protocol take 0.5-2 min; GPT4TS (SmolLM2 x 2) ~21 s a step.
+# but a Time-LLM run then outlasts a 3-hour session; one run at a time on both cores finishes.
+# Cost measured on a 2-core AVX2 VM (2026-12-07): a Time-LLM epoch at global batch 192 took
+# 1,072 s on one thread (26 steps of ~19 s, then 19,495 validation windows at ~32/s) and ~610 s on
+# two (9.9 s a step, ~52 windows/s), so a run of ~8 epochs plus its test is ~1.5 h on both cores;
+# DLinear and PatchTST on the few-shot protocol take 0.5-5 min; GPT4TS (SmolLM2 x 2) ~21 s a step
+# on one shared core.
 # Then collect the finished runs into the repository:
 #   python -m report collect $RUNS --table fewshot10
 set -uo pipefail
