@@ -292,11 +292,11 @@ class Trainer:
                                     data_columns=self.data_columns)
             # a ZeRO optimizer holds only this rank's partition: not resumable from one file
             opt_state = None if self.dist_info.get("zero_stage") else optimizer.state_dict()
-            state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(),
-                         early=early.state_dict(), history=self.history, provenance=self.provenance,
-                         wall_seconds=self.wall_seconds(), **resume_extras(self.acc))
+            record = self.training_record()  # also beside the checkpoint, for later tests
+            state.update(optimizer=opt_state, lr=lr_ctrl.state_dict(), early=early.state_dict(),
+                         **record, **resume_extras(self.acc))
             atomic_save(state, self.state_path)
-            atomic_write_text(json.dumps(self.training_record(), indent=1), self.record_path)
+            atomic_write_text(json.dumps(record, indent=1), self.record_path)
         self.acc.wait_for_everyone()
 
     def wall_seconds(self) -> float:
