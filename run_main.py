@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tf32", type=int, default=0, choices=[0, 1],
         help="1: TensorFloat-32 for fp32 matrix products and cuDNN on GPUs that have it (not exact); "
              "0: IEEE fp32")
+    add("--reuse_memory", type=int, default=1, choices=[0, 1],
+        help="1: the C allocator keeps freed memory for reuse instead of mapping every large tensor "
+             "afresh (glibc; a process setting that changes no number: a CPU training step ~1.5x "
+             "faster, bench/README.md); 0: the allocator's defaults")
     add("--use_deepspeed", type=int, default=0, help="1: DeepSpeed ZeRO-2 from --deepspeed_config")
     add("--deepspeed_config", default="ds_config_zero2.json", help="DeepSpeed config file")
     add("--results_dir", default="./results", help="where metrics, forecasts and plots go")

@@ -51,7 +51,6 @@ if __name__ == "__main__" and "--thp" in sys.argv and "THP_MEM_ALLOC_ENABLE" not
 
 import argparse  # noqa: E402
 import bisect  # noqa: E402
-import ctypes  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -69,7 +68,7 @@ from data_provider.data_factory import build_dataset  # noqa: E402
 from layers.fast.mapping import MappingLayer  # noqa: E402
 from models.TimeLLM import Model  # noqa: E402
 from run_main import build_parser  # noqa: E402
-from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags  # noqa: E402
+from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags, reuse_freed_memory  # noqa: E402
 from utils.optim import build_optimizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,19 +134,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def malloc_no_mmap() -> str:
-    """Make glibc keep freed memory for reuse: no mmap for large blocks, no heap trimming.
-
-    By default a block above glibc's mmap threshold (at most 32 MB) is mapped afresh on every
-    allocation and unmapped when freed, so each new large tensor pays page faults on first touch
-    (about 40 ms for 197 MB here). Returns what was done, for the header.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        ok = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
-    except (OSError, AttributeError):
-        ok = False
-    return "mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=1 GiB)" if ok else "mallopt unavailable (not glibc)"
+    """Make glibc keep freed memory for reuse (``utils.cpu.reuse_freed_memory``, what
+    ``run_main.py --reuse_memory 1`` does); returns what was done, for the header."""
+    if reuse_freed_memory():
+        return "mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=1 GiB)"
+    return "mallopt unavailable (not glibc)"
 
 
 def cpu_pressure() -> str:

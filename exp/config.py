@@ -165,6 +165,7 @@ class RunConfig:
     use_amp: bool
     mixed_precision: str | None
     tf32: int
+    reuse_memory: int
     use_deepspeed: int
     deepspeed_config: str
     results_dir: str
@@ -274,7 +275,7 @@ def build_config(args) -> RunConfig:
 # Every other flag is the run's identity (:func:`identity_differences`).
 COST_ONLY_FLAGS = ("eval_batch_size", "test_every_epoch", "save_state_every", "num_workers", "itr",
                    "results_dir", "checkpoints", "report_to", "overwrite", "resume", "do_predict",
-                   "is_training", "content_file")  # content_file: its text (content) is compared
+                   "is_training", "content_file", "reuse_memory")  # content_file: its text (content) is compared
 
 
 def identity_differences(saved: dict, cfg: RunConfig) -> dict[str, tuple]:

@@ -36,6 +36,7 @@ from layers.peft_adapters import base_weight_checksum
 from models import get_model_class, model_attr
 from utils.checkpoint import (apply_checkpoint, atomic_save, atomic_write_text, load_checkpoint, make_checkpoint,
                               save_adapter)
+from utils.cpu import reuse_freed_memory
 from utils.errors import ConfigError, UserError
 from utils.lr_schedule import build_lr_controller
 from utils.optim import build_optimizer
@@ -476,6 +477,8 @@ def start_run(cfg: RunConfig) -> tuple[RunConfig, object]:
     cfg = with_global_batch(cfg, accelerator.num_processes)
     cfg = replace(cfg, dtype=backbone_dtype(cfg.dtype, accelerator.mixed_precision))
     set_tf32(bool(cfg.tf32))
+    if cfg.reuse_memory:
+        reuse_freed_memory()
     return cfg, accelerator
 
 

@@ -6,6 +6,7 @@ from math import sqrt
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import layers.prompt
 
@@ -13,7 +14,7 @@ from layers.Embed import PatchEmbedding, TokenEmbedding, patch_count
 from layers.Reprogramming import FlattenHead, ReprogrammingLayer
 from layers.StandardNorm import Normalize
 from layers.fast.prompt import autocorrelation_lags, build_prompts, prompt_statistics
-from layers.fast.reprogramming import FastReprogrammingLayer
+from layers.fast.reprogramming import FastReprogrammingLayer, dropout_mask
 from layers.prompt import DEFAULT_DESCRIPTION, resolve_description
 from models.ablations import ABLATIONS, get_ablation
 from utils.errors import ConfigError
@@ -212,3 +213,16 @@ def test_a_description_too_long_for_the_prompt_is_cut_and_the_statistics_kept(ca
         ids = tok(text).input_ids
         assert len(ids) <= PromptIds.max_length and text.endswith("<|<end_prompt>|>")
         assert "min value" in tok.decode(ids)  # the statistics survive the tokenizer's truncation
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dropout_mask_is_nn_dropouts_own_draw(dtype):
+    """The fast path's CPU mask equals F.dropout applied to ones, and leaves the generator where
+    F.dropout leaves it (the next draws, e.g. the head's dropout, stay the reference's)."""
+    like = torch.zeros(1, dtype=dtype)
+    torch.manual_seed(5)
+    want, after_want = F.dropout(torch.ones(3, 4, 7, 50, dtype=dtype), 0.3, training=True), torch.rand(3)
+    torch.manual_seed(5)
+    got, after_got = dropout_mask((3, 4, 7, 50), 0.3, like), torch.rand(3)
+    assert got.dtype == dtype and torch.equal(got, want) and torch.equal(after_got, after_want)
+    assert 0 < (got == 0).float().mean() < 1  # something is dropped, something kept

@@ -18,6 +18,21 @@ from layers.fast.mapping import MappingLayer
 from layers.fast.stamp import Stamp, autocast_key
 
 
+def dropout_mask(shape: tuple[int, ...], p: float, like: torch.Tensor) -> torch.Tensor:
+    """The mask (0 or 1/(1-p)) that ``nn.Dropout`` multiplies a contiguous tensor of ``shape``
+    with ``like``'s dtype and device by, drawn with the same generator calls, so the fast path
+    drops exactly what the reference's scores drop.
+
+    That is ``F.dropout`` applied to ones: on a GPU its fused kernel, on a CPU a Bernoulli draw
+    divided by 1 - p, which this draws directly there, sparing the ones and the product with
+    them (two passes over the (B, H, L, S) mask, ~0.7 GB at the campaign's batch); a test checks
+    the two are equal and leave the generator alike.
+    """
+    if like.device.type == "cpu":
+        return torch.empty(shape, dtype=like.dtype).bernoulli_(1 - p).div_(1 - p)
+    return F.dropout(like.new_ones(shape), p, training=True)
+
+
 class FastReprogrammingLayer(ReprogrammingLayer):
     """:class:`ReprogrammingLayer` with the fast path's computation of the same attention.
 
@@ -67,15 +82,18 @@ class FastReprogrammingLayer(ReprogrammingLayer):
         """``attend`` from :meth:`fast_source`'s tensors: (B, L, d_model) -> (B, L, d_llm).
 
         The scores live as (H, B*L, S), so every product is one batched matmul over the heads and
-        nothing large is permuted. Dropout draws its mask by calling ``F.dropout`` on ones of the
-        reference's contiguous (B, H, L, S) scores' shape and dtype, so the generator is called
-        exactly as ``nn.Dropout`` calls it there, on a CPU and on a GPU (whose fused kernel draws
-        differently from ``bernoulli_``); the mask is applied through a permuted view: the same
-        masks as :meth:`attend`.
+        nothing large is permuted. In training with dropout, the mask is the reference's
+        (:func:`dropout_mask` of its contiguous (B, H, L, S) scores' shape and dtype, the same
+        generator calls on a CPU and on a GPU), applied through a permuted view: the same masks
+        as :meth:`attend`. Without dropout (evaluation) the attention is one fused kernel
+        (:meth:`_attend_fused`).
         """
         B, L, d_model = target_embedding.shape
         H, _, S = maps.shape
         x = target_embedding.reshape(B * L, d_model)
+        p = self.dropout.p
+        if not (self.training and p > 0):
+            return self.out_projection(self._attend_fused(x, maps, value).reshape(B, L, -1))
         if self.uses_score_maps:
             x = torch.cat([x, x.new_ones(B * L, 1)], dim=1)        # (B*L, d_model+1)
             features = x.unsqueeze(0).expand(H, -1, -1)
@@ -84,17 +102,38 @@ class FastReprogrammingLayer(ReprogrammingLayer):
             features = self.query_projection(x).view(B * L, H, E).transpose(0, 1) * (1.0 / sqrt(E))
         scores = torch.matmul(features, maps)                      # (H, B*L, S)
         attention = torch.softmax(scores, dim=-1)
-        p = self.dropout.p
-        if self.training and p > 0:
-            # the reference's dropout applied to ones of its scores' shape, dtype and layout is
-            # its mask (0 or 1/(1-p)): the same generator calls on every device (a CPU's
-            # bernoulli_, a GPU's fused kernel), so the same masks as attend()
-            keep = F.dropout(attention.new_ones(B, H, L, S), p, training=True)
-            attention = attention.view(H, B, L, S) * keep.permute(1, 0, 2, 3)
-            attention = attention.reshape(H, B * L, S)
+        keep = dropout_mask((B, H, L, S), p, attention)
+        attention = attention.view(H, B, L, S) * keep.permute(1, 0, 2, 3)
+        attention = attention.reshape(H, B * L, S)
         out = torch.bmm(attention, value)                           # (H, B*L, E)
         out = out.transpose(0, 1).reshape(B, L, -1)                 # (B, L, H*E)
         return self.out_projection(out)
+
+    def _attend_fused(self, x: torch.Tensor, maps: torch.Tensor,
+                      value: torch.Tensor) -> torch.Tensor:
+        """The attention without dropout as one fused kernel: (B*L, d_model) -> (B*L, H*E).
+
+        ``F.scaled_dot_product_attention`` over the heads with every patch of the batch as a
+        query of one sequence (the prototypes are the same keys for all of them), scale 1 (the
+        maps or queries are scaled already). The CPU's flash kernel, which never stores the
+        (H, B*L, S) scores, needs queries, keys and values of one width, so the score-map
+        features [x, 1] (H, B*L, d_model + 1) and maps are padded with zeros to E: the scores are
+        unchanged and the kernel still beats the three unfused passes (bench/README.md).
+        """
+        H, _, S = maps.shape
+        E = value.shape[-1]
+        if self.uses_score_maps:
+            width = x.shape[1] + 1
+            features = torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
+            query = F.pad(features, (0, E - width)).unsqueeze(0).expand(H, -1, -1)
+            keys = F.pad(maps.transpose(1, 2), (0, E - width))     # (H, S, E)
+        else:                                                      # maps are the keys (H, E, S)
+            query = self.query_projection(x).view(-1, H, E).transpose(0, 1) * (1.0 / sqrt(E))
+            keys = maps.transpose(1, 2)
+        out = F.scaled_dot_product_attention(query.contiguous().unsqueeze(0),
+                                             keys.contiguous().unsqueeze(0),
+                                             value.contiguous().unsqueeze(0), scale=1.0)[0]
+        return out.transpose(0, 1).reshape(x.shape[0], H * E)      # (B*L, H*E)
 
 
 class CachedPrototypeSource(PrototypeSource):
