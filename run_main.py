@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--num_tokens", type=int, default=1000, help="number of text prototypes")
     add("--prompt_cache", type=int, default=1,
         help="1: exact prompt KV cache for causal backbones; 0: plain forward")
+    add("--prompt_store_mb", type=int, default=8192,
+        help="at most this many MB of evaluation batches' prompt keys/values kept between passes "
+             "(exact: the validation batches are the same every epoch and the backbone is frozen, "
+             "so later passes skip their prompt pass; ETTh1's validation split at L=512 with "
+             "SmolLM2 x 2 holds ~6.2 GB); 0: none")
     add("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
         help="dtype of the frozen backbone's weights (trainable layers stay float32); auto: the "
              "mixed-precision format under bf16/fp16, else float32")

@@ -129,6 +129,7 @@ class RunConfig:
     llm_layers: int
     num_tokens: int
     prompt_cache: int
+    prompt_store_mb: int
     dtype: str                     # "auto" until run() resolves it (exp.precision.backbone_dtype)
     fast_path: int
     mapping_vocab: int
@@ -275,7 +276,7 @@ def build_config(args) -> RunConfig:
 # Every other flag is the run's identity (:func:`identity_differences`).
 COST_ONLY_FLAGS = ("eval_batch_size", "test_every_epoch", "save_state_every", "num_workers", "itr",
                    "results_dir", "checkpoints", "report_to", "overwrite", "resume", "do_predict",
-                   "is_training", "content_file", "reuse_memory")  # content_file: its text (content) is compared
+                   "is_training", "content_file", "reuse_memory", "prompt_store_mb")  # content_file: its text (content) is compared
 
 
 def identity_differences(saved: dict, cfg: RunConfig) -> dict[str, tuple]:

@@ -30,17 +30,19 @@ class FastBackboneRunner(BackboneRunner):
     ``kv_cache`` (:class:`layers.fast.prompt_cache.PromptKVCache`, with the ``lean`` LLaMA
     runner and ``onednn`` products) keeps the run-wide shared prompt prefix while the tokenizer
     pads on the right, no adapter was built into the backbone and no backbone dropout is active;
-    otherwise the whole prompt runs per batch, still under no_grad and still exact.
+    otherwise the whole prompt runs per batch, still under no_grad and still exact. Then, in
+    evaluation (backbone in eval mode, no grad), it also keeps up to ``store_bytes`` of the
+    batches' prompt keys/values between passes (``--prompt_store_mb``).
     ``prompt_cache`` may be switched at any time (tests compare the two ways).
     """
 
     def __init__(self, llm: nn.Module, tokenizer, is_causal: bool, prompt_cache: bool,
-                 lean: bool = True, onednn: bool = True):
+                 lean: bool = True, onednn: bool = True, store_bytes: int = 0):
         super().__init__(llm)
         self.call_kwargs = {"use_cache": False} if is_causal else {}
         self.tokenizer = tokenizer
         self.prompt_cache = prompt_cache
-        self.kv_cache = PromptKVCache(lean=lean, onednn=onednn)
+        self.kv_cache = PromptKVCache(lean=lean, onednn=onednn, store_bytes=store_bytes)
         self._has_dropout = has_dropout(llm)
         self._adapters = any(p.requires_grad for p in llm.parameters())
         self._cache_off_said = False
@@ -54,7 +56,9 @@ class FastBackboneRunner(BackboneRunner):
         shared = (self.tokenizer.padding_side == "right" and not self._adapters
                   and not (self.llm.training and self._has_dropout))
         tokens = tokens.to(self.llm.get_input_embeddings().weight.dtype)
-        return self.kv_cache.hidden_states(self.llm, prompt_ids, tokens, shared=shared)
+        evaluating = not self.llm.training and not torch.is_grad_enabled()
+        return self.kv_cache.hidden_states(self.llm, prompt_ids, tokens, shared=shared,
+                                           store=evaluating)
 
     def _say_cache_off_once(self) -> None:
         if not self._cache_off_said:

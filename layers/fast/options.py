@@ -73,13 +73,16 @@ class PlainPath:
 class FastPath(PlainPath):
     """Every exact speed-up (the default). ``prompt_cache`` (``--prompt_cache``): the prompt as a
     no-grad KV cache on causal backbones; ``lean_llama``: LLaMA-family cached passes through
-    ``layers.fast.llama_lean``; ``onednn``: its products through ``layers.fast.onednn``."""
+    ``layers.fast.llama_lean``; ``onednn``: its products through ``layers.fast.onednn``;
+    ``prompt_store_mb`` (``--prompt_store_mb``): evaluation batches' prompt keys/values kept
+    between passes (``layers.fast.prompt_cache.PassStore``)."""
 
     enabled: ClassVar[bool] = True
     reference_outputs: ClassVar[bool] = False
     prompt_cache: bool = True
     lean_llama: bool = True
     onednn: bool = True
+    prompt_store_mb: int = 0
 
     def prompt_ids(self, tokenizer, description: str, pred_len: int, seq_len: int) -> PromptIds:
         return FastPromptIds(tokenizer, description, pred_len, seq_len)
@@ -98,7 +101,8 @@ class FastPath(PlainPath):
                    cacheable: bool) -> BackboneRunner:
         return FastBackboneRunner(llm, tokenizer, is_causal,
                                   prompt_cache=self.prompt_cache and is_causal and cacheable,
-                                  lean=self.lean_llama, onednn=self.onednn)
+                                  lean=self.lean_llama, onednn=self.onednn,
+                                  store_bytes=self.prompt_store_mb * 2**20)
 
     def head_input(self, hidden: torch.Tensor, n_vars: int, patch_nums: int, d_ff: int,
                    dtype: torch.dtype) -> torch.Tensor:
@@ -106,7 +110,9 @@ class FastPath(PlainPath):
 
 
 def options_from_configs(configs) -> PlainPath:
-    """:class:`FastPath` (with ``configs.prompt_cache``) unless ``configs.fast_path`` is 0."""
+    """:class:`FastPath` (with ``configs.prompt_cache`` and ``configs.prompt_store_mb``) unless
+    ``configs.fast_path`` is 0."""
     if not int(configs.fast_path):
         return PlainPath()
-    return FastPath(prompt_cache=bool(int(configs.prompt_cache)))
+    return FastPath(prompt_cache=bool(int(configs.prompt_cache)),
+                    prompt_store_mb=int(configs.prompt_store_mb))

@@ -15,6 +15,12 @@ padding (left padding shifts the prompts by different amounts) and a determinist
 dropout active in training, each sample needs its own draw); otherwise the whole prompt runs per
 batch, still under ``no_grad`` and still exact.
 
+In evaluation the keys and values of each batch's prompt remainder are also kept between passes
+(:class:`PassStore`, up to a memory budget): the validation batches are the same every epoch and
+the backbone is frozen, so from the second validation pass on a stored batch skips its prompt pass.
+Stored entries carry the backbone's :class:`~layers.fast.stamp.Stamp` and are dropped when it
+changes; a batch is found by its token ids and its shared-prefix length, so it is exact.
+
 A prompt pass is run only for the keys and values it stores, so it stops right after the last
 layer stores them (:class:`PromptCache`): that layer's attention, output projection and MLP,
 and the final norm, never run for prompt positions.
@@ -29,6 +35,7 @@ docs/BACKBONES.md lists the architectures checked (cache on and off, outputs and
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections import OrderedDict
 from typing import Callable
@@ -135,6 +142,66 @@ class TransformersRunner:
                         ).last_hidden_state
 
 
+KV = list  # per layer: (keys, values), each (B, kv_heads, S, head_dim)
+
+
+def joined(prefix: KV | None, rest: KV) -> KV:
+    """Per layer, ``prefix``'s keys/values (batch 1 or B) followed by ``rest``'s (batch B) along
+    the positions: what a pass over [prefix ; rest] stores."""
+    if prefix is None:
+        return rest
+    return [tuple(torch.cat([a.expand(b.shape[0], -1, -1, -1), b], dim=2) for a, b in zip(pa, pb))
+            for pa, pb in zip(prefix, rest)]
+
+
+class PassStore:
+    """Keys/values of evaluation batches' prompts past their shared prefix, kept across passes.
+
+    ``get(context, key)`` -> the stored per-layer (keys, values) or None; ``put(context, key,
+    kv)`` keeps copies while the total stays within ``max_bytes``. An evaluation pass visits
+    the same batches in the same order every epoch, a cycle that an LRU larger than the budget
+    would miss entirely; so the store fills up and then keeps what it holds (a stored batch
+    hits in every later pass). Any entry whose ``context`` (the backbone's Stamp) is stale
+    empties the store. ``key`` is :func:`batch_key` of the batch's ids and prefix length.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self.bytes = 0
+        self._context: Stamp | None = None
+        self._entries: dict[tuple, KV] = {}
+
+    def _check(self, context: Stamp) -> None:
+        if self._context is not None and context.stale(self._context):
+            self.clear()
+        self._context = context
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+
+    def get(self, context: Stamp, key: tuple) -> KV | None:
+        self._check(context)
+        return self._entries.get(key)
+
+    def put(self, context: Stamp, key: tuple, kv: KV) -> bool:
+        """Keep a copy of ``kv`` under ``key`` if it fits; returns whether it was kept."""
+        self._check(context)
+        size = sum(t.numel() * t.element_size() for pair in kv for t in pair)
+        if key in self._entries or self.bytes + size > self.max_bytes:
+            return False
+        self._entries[key] = [tuple(t.clone() for t in pair) for pair in kv]
+        self.bytes += size
+        return True
+
+
+def batch_key(host: np.ndarray, start: int) -> tuple:
+    """What identifies a batch's prompt pass: the (B, S) token ids (a digest of their bytes)
+    and the length of the prefix computed apart."""
+    ids = np.ascontiguousarray(host)
+    return ids.shape, str(ids.dtype), start, hashlib.blake2b(ids.tobytes(), digest_size=20).digest()
+
+
 class PromptKVCache:
     """Runs a causal LLM over [prompt ; patches] with the prompt as a no-grad KV cache.
 
@@ -148,18 +215,21 @@ class PromptKVCache:
     misses, tokens computed and passes per runner, for tests and benchmarks.
     """
 
-    def __init__(self, max_prefixes: int = 4, lean: bool = True, onednn: bool = True):
+    def __init__(self, max_prefixes: int = 4, lean: bool = True, onednn: bool = True,
+                 store_bytes: int = 0):
         self.max_prefixes = max_prefixes
         self.lean = lean
         self.onednn = onednn
         self._runner = None
         self._runner_key: tuple | None = None
         self._prefixes: OrderedDict[tuple, tuple[torch.Tensor, list]] = OrderedDict()
+        self.store = PassStore(store_bytes)
         self.stats = {"hits": 0, "misses": 0, "prefix_tokens": 0, "prompt_tokens": 0,
-                      "lean": 0, "transformers": 0}
+                      "lean": 0, "transformers": 0, "stored_hits": 0, "stored_misses": 0}
 
     def clear(self) -> None:
         self._prefixes.clear()
+        self.store.clear()
 
     def runner(self, llm: nn.Module):
         """The runner for ``llm`` (kept while the model and the ``lean``/``onednn`` choices stay)."""
@@ -171,7 +241,9 @@ class PromptKVCache:
         return self._runner
 
     def hidden_states(self, llm: nn.Module, prompt_ids: torch.Tensor, patch_embeds: torch.Tensor,
-                      shared: bool = True) -> torch.Tensor:
+                      shared: bool = True, store: bool = False) -> torch.Tensor:
+        """``store``: an evaluation batch, whose prompt's keys/values past the shared prefix are
+        looked up in and kept in :attr:`store` (with ``shared`` only)."""
         runner = self.runner(llm)
         self.stats["lean" if isinstance(runner, llama_lean.LeanLlama) else "transformers"] += 1
         embed: Callable = llm.get_input_embeddings()
@@ -182,11 +254,30 @@ class PromptKVCache:
             start, kv = (self._shared_prefix(llm, runner, prompt_ids, host.numpy()) if shared
                          else (0, None))
             if start < S:
-                self.stats["prompt_tokens"] += B * (S - start)
-                ids = prompt_ids[:, start:]
-                kv = runner.keys_values(embed(ids).to(dtype), start, kv, ids=host[:, start:])
+                kv = self._remainder(llm, runner, prompt_ids, host, start, kv,
+                                     store and shared and self.store.max_bytes > 0)
         with record_function("timellm.llm_patches"):
             return runner.hidden_states(patch_embeds.to(dtype), S, kv)
+
+    def _remainder(self, llm: nn.Module, runner, prompt_ids: torch.Tensor, host: torch.Tensor,
+                   start: int, prefix: KV | None, store: bool) -> KV:
+        """Keys/values of [prefix ; ids from ``start`` on] for the batch: computed, or with
+        ``store`` read from (or kept in) the pass store."""
+        if store:
+            context, key = self._context(llm), batch_key(host.numpy(), start)
+            kept = self.store.get(context, key)
+            if kept is not None:
+                self.stats["stored_hits"] += 1
+                return joined(prefix, kept)
+            self.stats["stored_misses"] += 1
+        self.stats["prompt_tokens"] += prompt_ids.shape[0] * (prompt_ids.shape[1] - start)
+        embed = llm.get_input_embeddings()
+        ids = prompt_ids[:, start:]
+        kv = runner.keys_values(embed(ids).to(embed.weight.dtype), start, prefix,
+                                ids=host[:, start:])
+        if store:
+            self.store.put(context, key, [(k[:, :, start:], v[:, :, start:]) for k, v in kv])
+        return kv
 
     @staticmethod
     def _context(llm: nn.Module) -> Stamp:
