@@ -231,6 +231,11 @@ class PromptKVCache:
         self._prefixes.clear()
         self.store.clear()
 
+    @property
+    def shared_length(self) -> int:
+        """Tokens in the most recently used shared prefix (0 before any)."""
+        return next(reversed(self._prefixes.values()))[0].shape[0] if self._prefixes else 0
+
     def runner(self, llm: nn.Module):
         """The runner for ``llm`` (kept while the model and the ``lean``/``onednn`` choices stay)."""
         lean = self.lean and llama_lean.supports(llm)
