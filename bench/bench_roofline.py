@@ -3,10 +3,11 @@
     python -m bench.bench_roofline --llm_layers 2 --train_batch 192 --eval_batch 32 --threads 2
 
 For the campaign's settings (``scripts/results/ETTh1_fewshot10.sh``: SmolLM2 x 2, L=512, H=96,
-d_model 32, d_ff 128, 8 heads, 1000 prototypes; windows of ETTh1's 7 channels, each channel a
-series), it prints one table for a training step at ``--train_batch`` windows and one for an
-evaluation batch of ``--eval_batch`` windows (the evaluation prompt store empty, then full, as in
-the first and the later validation passes). Per part of the model:
+d_model 32, d_ff 128, 8 heads, 1000 prototypes; a sample is one channel of one ETTh1 window, as
+in the reference's loader), it prints one table for a training step of ``--train_batch``
+samples (the campaign's global batch, 192) and one for an evaluation batch of ``--eval_batch``
+samples (its 32), with the evaluation prompt store empty, then holding the batch, as in the
+first and the later validation passes. Per part of the model:
 
 - FLOPs counted from the shapes (:func:`part_flops`; forward, plus the backward a training step
   runs: input gradients through the frozen backbone, input and weight gradients elsewhere);
@@ -31,14 +32,11 @@ from torch.profiler import ProfilerActivity, profile
 from bench.bench_timellm import (Variant, add_recipe_args, breakdown, cpu_model, cpu_pressure,
                                  load_windows, malloc_no_mmap)
 
-CHANNELS = 7  # ETTh1's variables: a window of the campaign is 7 series
-
-
 @dataclass(frozen=True)
 class Shapes:
     """What the FLOP count needs of a model and a batch of ``n`` series."""
 
-    n: int              # series in the batch (windows x channels)
+    n: int              # samples (series) in the batch
     patches: int        # P, patch tokens per series
     d_model: int
     heads: int          # reprogramming heads H
@@ -166,7 +164,7 @@ def shapes_of(model, n: int, x: torch.Tensor, pred_len: int) -> Shapes:
 
 
 def table(title: str, seconds: dict[str, float], flops: dict[str, float], peak: float,
-          windows: int) -> list[str]:
+          samples: int) -> list[str]:
     lines = [f"### {title}", "",
              "| part | GFLOP | seconds | share | GFLOP/s | of peak | floor (s) |",
              "|---|---|---|---|---|---|---|"]
@@ -183,8 +181,7 @@ def table(title: str, seconds: dict[str, float], flops: dict[str, float], peak: 
     f_all = sum(flops.values())
     lines.append(f"| **total** | {f_all / 1e9:,.1f} | {total:.3f} | 100% | {f_all / 1e9 / total:,.0f} | "
                  f"{f_all / 1e9 / total / peak:.0%} | {f_all / 1e9 / peak:.3f} |")
-    lines += ["", f"{windows / total:.1f} windows/s ({windows * CHANNELS / total:.0f} series/s) "
-              "under the profiler", ""]
+    lines += ["", f"{samples / total:.1f} samples/s under the profiler", ""]
     return lines
 
 
@@ -193,8 +190,9 @@ def main(argv=None) -> int:
     add_recipe_args(p, learning_rate=0.01)
     p.add_argument("--llm_model", default="SmolLM2")
     p.add_argument("--llm_layers", type=int, default=2)
-    p.add_argument("--train_batch", type=int, default=192, help="windows a training step (x 7 series)")
-    p.add_argument("--eval_batch", type=int, default=32, help="windows an evaluation batch (x 7 series)")
+    p.add_argument("--train_batch", type=int, default=192,
+                   help="samples (one channel of one window each) a training step")
+    p.add_argument("--eval_batch", type=int, default=32, help="samples an evaluation batch")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--reuse_memory", type=int, default=1, choices=[0, 1],
                    help="as run_main.py's flag (its default 1): the allocator keeps freed memory")
@@ -202,7 +200,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     alloc = malloc_no_mmap() if args.reuse_memory else "allocator defaults"
     torch.set_num_threads(args.threads)
-    n_train, n_eval = args.train_batch * CHANNELS, args.eval_batch * CHANNELS
+    n_train, n_eval = args.train_batch, args.eval_batch
     fast = Variant("fast", args, True, "cpu")
     model = fast.model
     xs, ys = load_windows(args, n=max(2 * n_train, 3 * n_eval))
@@ -234,12 +232,11 @@ def main(argv=None) -> int:
           f"{model.num_tokens} prototypes; prompt: {shapes.prefix} shared + {shapes.remainder} "
           f"per-series tokens; GEMM peak (mapping forward GEMM, same process): {peak:.0f} GFLOP/s")
     print()
-    lines = table(f"Training step, {args.train_batch} windows ({n_train} series)",
-                  train_seconds, train_flops, peak, args.train_batch)
-    lines += table(f"Evaluation batch, {args.eval_batch} windows ({n_eval} series), first pass",
-                   first, eval_flops, peak, args.eval_batch)
-    lines += table(f"Evaluation batch, {args.eval_batch} windows, later passes (prompt store hit)",
-                   later, later_flops, peak, args.eval_batch)
+    lines = table(f"Training step, {n_train} samples", train_seconds, train_flops, peak, n_train)
+    lines += table(f"Evaluation batch, {n_eval} samples, first pass", first, eval_flops, peak,
+                   n_eval)
+    lines += table(f"Evaluation batch, {n_eval} samples, later passes (prompt store hit)",
+                   later, later_flops, peak, n_eval)
     print("\n".join(lines))
     return 0
 

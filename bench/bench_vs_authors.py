@@ -11,6 +11,27 @@ and the optimiser step; the table gives the median over ``--steps`` steps after 
 and the epoch estimate (steps per epoch x median; data loading excluded). The authors' code is
 looked up where ``utils/authors.py`` says (``$TIMELLM_AUTHORS`` or ``/tmp/authors``), with empty
 modules standing in for the optional packages its shared files import.
+
+Time-LLM against the authors' ``models/TimeLLM.py`` (github.com/KimMeen/Time-LLM):
+
+    mkdir -p /tmp/authors/Time-LLM
+    git clone https://github.com/KimMeen/Time-LLM /tmp/authors/Time-LLM   # or, from a bare copy:
+    #   git --git-dir=<bare copy> archive HEAD | tar -x -C /tmp/authors/Time-LLM
+    python -m bench.bench_vs_authors --model TimeLLM --steps 3 --warmup 1 --rounds 1 --threads 1
+
+The recipe is the paper's ETTh1 one at L=512 (``bench.bench_timellm.add_recipe_args``, learning
+rate 0.01), channel-independent (each window is one series, ``enc_in`` 1), with SmolLM2-135M
+truncated to ``--llm_layers``; ours runs its default fast path. Their Model asks the hub for
+LLaMA-7B: in their process only, ``LlamaConfig``/``LlamaModel``/``LlamaTokenizer.from_pretrained``
+are sent to the local SmolLM2 folder our backbone registry finds (the model in float32, the
+folder's own tokenizer, as ours loads it), so their ``llm_dim`` is SmolLM2's 576. Their forward
+casts the patch input to bfloat16 (their runs are bf16 under DeepSpeed; an fp32 model fails on
+that cast): the bench removes that one cast from the source it executes, so fp32 meets fp32.
+Both sides load our initial state dict strictly. Per batch size (``--batch_sizes``, windows of
+one series each) each process first times one evaluation pass over ``--eval_batches`` batches
+(``train()`` then ``eval()``, no grad; from the initial weights, so the outputs are compared),
+then ``--warmup`` + ``--steps`` training steps, step i seeded ``seed + i`` (the same dropout
+masks); the first step's losses of the two sides are compared.
 """
 from __future__ import annotations
 
@@ -26,8 +47,11 @@ from pathlib import Path
 import torch
 
 from bench.bench_models import ROWS, anchored, recipe
+from bench.bench_timellm import (add_recipe_args, cpu_model, cpu_pressure, load_windows,
+                                 model_configs, window_indices)
 from data_provider.data_factory import data_provider
 from exp.config import build_config
+from layers.backbones import backbone_spec
 from models import get_model_class
 from run_main import build_parser
 from utils.authors import STAND_INS, authors_root, missing_message
@@ -41,6 +65,10 @@ AUTHORS = {
                  ("task_name", "seq_len", "label_len", "pred_len", "enc_in", "c_out", "d_model",
                   "d_ff", "e_layers", "top_k", "num_kernels", "embed", "freq", "dropout"),
                  ("reformer_pytorch",), ("enc_embedding.position_embedding.pe",)),
+    "TimeLLM": ("Time-LLM", "models.TimeLLM",
+                ("task_name", "seq_len", "pred_len", "enc_in", "d_model", "d_ff", "n_heads",
+                 "patch_len", "stride", "llm_layers", "dropout", "prompt_domain", "content"),
+                (), ()),
 }
 
 WORKER = STAND_INS + r"""
@@ -117,6 +145,213 @@ def run_side(side: str, workdir: Path, ns, cwd: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# ----------------------------------------------------------------------------- Time-LLM
+TIMELLM_LLM = "SmolLM2"      # the embedded LLaMA-architecture backbone the reference is sent to
+TIMELLM_CAST = "x_enc.to(torch.bfloat16)"  # their patch input's hard cast, removed (fp32 vs fp32)
+
+TIMELLM_WORKER = r"""
+import importlib, json, sys, time, types
+import torch
+side, workdir = sys.argv[1], sys.argv[2]
+spec = json.load(open(workdir + "/spec.json"))
+torch.set_num_threads(spec["threads"])
+notes = {}
+
+
+def theirs():
+    # their Model with its LLaMA loads sent to the local folder, float32, and the bf16 cast removed
+    import transformers
+    folder, asked = spec["llm_folder"], notes.setdefault("asked_for", [])
+    load_config = transformers.LlamaConfig.from_pretrained
+    load_model = transformers.LlamaModel.from_pretrained
+    def config(cls, name, *args, **kwargs):
+        asked.append(f"LlamaConfig {name}")
+        return load_config(folder)
+    def model(cls, name, *args, config=None, **kwargs):
+        asked.append(f"LlamaModel {name} {sorted(kwargs)}")
+        return load_model(folder, config=config, dtype=torch.float32, local_files_only=True)
+    def tokenizer(cls, name, *args, **kwargs):
+        asked.append(f"LlamaTokenizer {name}")
+        return transformers.AutoTokenizer.from_pretrained(folder)
+    transformers.LlamaConfig.from_pretrained = classmethod(config)
+    transformers.LlamaModel.from_pretrained = classmethod(model)
+    transformers.LlamaTokenizer.from_pretrained = classmethod(tokenizer)
+    sys.path.insert(0, spec["repo"])
+    path = spec["repo"] + "/models/TimeLLM.py"
+    source = open(path).read()
+    if source.count(spec["cast"]) != 1:
+        raise SystemExit(f"{path} has {source.count(spec['cast'])} copies of {spec['cast']!r}, "
+                         "not the one this bench removes")
+    importlib.import_module("models")
+    module = types.ModuleType("models.TimeLLM")
+    module.__file__ = path
+    sys.modules["models.TimeLLM"] = module
+    exec(compile(source.replace(spec["cast"], "x_enc"), path, "exec"), module.__dict__)
+    net = module.Model(types.SimpleNamespace(**spec["configs"]))
+    notes["attention"] = net.llm_model.config._attn_implementation
+    notes["dtype"] = str(net.llm_model.dtype)
+    return net, lambda params: torch.optim.Adam(params, lr=spec["lr"])  # their run_main's
+
+
+def ours():
+    sys.path.insert(0, spec["ours"])
+    from bench.bench_timellm import model_configs
+    from models.TimeLLM import Model
+    from utils.optim import build_optimizer
+    configs = model_configs(types.SimpleNamespace(**spec["recipe"]), True)
+    net = Model(configs)
+    notes["dtype"] = str(net.llm_model.dtype)
+    return net, lambda params: build_optimizer(params, configs)  # our trainer's
+
+
+model, optimizer_for = theirs() if side == "theirs" else ours()
+state = torch.load(workdir + "/state.pt")
+batches = torch.load(workdir + "/batches.pt")
+H, seed, warmup = spec["pred_len"], spec["seed"], spec["warmup"]
+result = {"notes": notes, "rows": {}}
+for B in spec["batch_sizes"]:
+    data = batches[str(B)]
+    model.load_state_dict(state)   # strict; every batch size starts from the same weights
+    model.eval()
+    with torch.no_grad():
+        for _ in range(warmup):
+            model(data["eval"][0], None, None, None)
+        model.train()              # a new pass, as the trainer starts one
+        model.eval()
+        t0 = time.perf_counter()
+        outs = [model(x, None, None, None) for x in data["eval"]]
+        eval_s = time.perf_counter() - t0
+    torch.save(outs[0], f"{workdir}/eval_{side}_{B}.pt")
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = optimizer_for(params)
+    model.train()
+    steps, losses = [], []
+    for i, (x, y) in enumerate(data["train"]):
+        torch.manual_seed(seed + i)  # the same dropout masks on both sides
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(model(x, None, None, None)[:, -H:, :], y)
+        loss.backward()
+        opt.step()
+        steps.append(time.perf_counter() - t0)
+        losses.append(loss.item())
+    result["rows"][str(B)] = {"eval_pass": eval_s, "steps": steps[warmup:], "losses": losses}
+print(json.dumps(result))
+"""
+
+
+def timellm_recipe(ns) -> argparse.Namespace:
+    """The paper's ETTh1 recipe at L=512 (``bench_timellm``'s defaults, learning rate 0.01) with
+    SmolLM2 truncated to ``ns.llm_layers``: the arguments ``bench_timellm.model_configs`` reads."""
+    p = argparse.ArgumentParser()
+    add_recipe_args(p, learning_rate=0.01)
+    args = p.parse_args([])
+    args.llm_model, args.llm_layers, args.seed = TIMELLM_LLM, ns.llm_layers, ns.seed
+    return args
+
+
+def reference_configs(configs, llm_dim: int) -> dict:
+    """What the reference's ``Model`` reads, from our run configuration: its LLaMA branch (which
+    the worker sends to the SmolLM2 folder), ``llm_dim`` typed in as the reference wants it, and
+    the prompt's default description (ours: ``--prompt_domain 0``)."""
+    if int(configs.num_tokens) != 1000:
+        raise ValueError(f"the reference fixes num_tokens at 1000, not {configs.num_tokens}")
+    keys = AUTHORS["TimeLLM"][2]
+    return {**{k: getattr(configs, k) for k in keys}, "llm_model": "LLAMA", "llm_dim": int(llm_dim)}
+
+
+def timellm_batches(xs: torch.Tensor, ys: torch.Tensor, B: int, n_train: int, n_eval: int,
+                    offset: int) -> dict:
+    """``n_train`` training batches (x (B, T, 1), y (B, H, 1)) and ``n_eval`` evaluation inputs of
+    B consecutive windows, as ``bench_timellm.run_batch`` picks them."""
+    n = xs.shape[0]
+    train = [(xs[idx], ys[idx]) for idx in
+             (window_indices(offset + i * B, B, n) for i in range(n_train))]
+    evals = [xs[window_indices(offset + (100 + k) * B, B, n)] for k in range(n_eval)]
+    return {"train": train, "eval": evals}
+
+
+def prepare_timellm(ns, workdir: Path) -> dict:
+    """Build our model (its initial weights are both sides' weights), save the windows of every
+    batch size and the spec the workers read."""
+    args = timellm_recipe(ns)
+    configs = model_configs(args, True)
+    torch.manual_seed(args.seed)
+    ours = get_model_class("TimeLLM")(configs)
+    torch.save(ours.state_dict(), workdir / "state.pt")
+    folder = backbone_spec(TIMELLM_LLM)[1].locate()
+    xs, ys = load_windows(args)
+    batches = {str(B): timellm_batches(xs, ys, B, ns.warmup + ns.steps, ns.eval_batches, i * 97)
+               for i, B in enumerate(ns.batch_sizes)}
+    torch.save(batches, workdir / "batches.pt")
+    spec = {"repo": str(authors_root() / AUTHORS["TimeLLM"][0]), "ours": str(REPO),
+            "llm_folder": folder, "cast": TIMELLM_CAST, "recipe": vars(args),
+            "configs": reference_configs(configs, ours.d_llm), "lr": args.learning_rate,
+            "pred_len": args.pred_len, "seed": args.seed, "warmup": ns.warmup,
+            "batch_sizes": list(ns.batch_sizes), "threads": ns.threads}
+    (workdir / "spec.json").write_text(json.dumps(spec))
+    return spec
+
+
+def run_timellm_side(side: str, workdir: Path, ns, cwd: str) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(ns.threads), PYTHONPATH="")
+    proc = subprocess.run([sys.executable, "-c", TIMELLM_WORKER, side, str(workdir)], cwd=cwd,
+                          env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"error: the {side} worker failed (its error output is above)")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def timellm_table(batch_sizes: list[int], runs: dict[str, list[dict]]) -> list[str]:
+    """Markdown rows: per batch size the median training step over every timed step of every
+    round and the median evaluation pass over rounds, theirs, ours and theirs/ours."""
+    lines = ["| batch | train step theirs (s) | ours (s) | theirs/ours | eval pass theirs (s) | "
+             "ours (s) | theirs/ours |", "|---|---|---|---|---|---|---|"]
+    for B in batch_sizes:
+        train = {s: statistics.median(t for r in runs[s] for t in r["rows"][str(B)]["steps"])
+                 for s in ("theirs", "ours")}
+        evals = {s: statistics.median(r["rows"][str(B)]["eval_pass"] for r in runs[s])
+                 for s in ("theirs", "ours")}
+        lines.append(f"| {B} | {train['theirs']:.3f} | {train['ours']:.3f} | "
+                     f"{train['theirs'] / train['ours']:.2f}x | {evals['theirs']:.3f} | "
+                     f"{evals['ours']:.3f} | {evals['theirs'] / evals['ours']:.2f}x |")
+    return lines
+
+
+def main_timellm(ns) -> int:
+    pressure = cpu_pressure()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        spec = prepare_timellm(ns, workdir)
+        runs: dict[str, list[dict]] = {"theirs": [], "ours": []}
+        for _ in range(ns.rounds):
+            for side, cwd in (("theirs", spec["repo"]), ("ours", str(REPO))):
+                runs[side].append(run_timellm_side(side, workdir, ns, cwd))
+        out_diff = {B: (torch.load(workdir / f"eval_theirs_{B}.pt")
+                        - torch.load(workdir / f"eval_ours_{B}.pt")).abs().max().item()
+                    for B in ns.batch_sizes}
+    notes = runs["theirs"][0]["notes"]
+    print(f"# Time-LLM against the authors' code: {cpu_model()}, {ns.threads} thread(s), "
+          f"/proc/pressure/cpu at start `{pressure}`, at end `{cpu_pressure()}`")
+    print(f"# {TIMELLM_LLM} x {ns.llm_layers} layers, ETTh1 L=512 H=96, channel-independent; "
+          f"fp32 both sides (theirs {notes['dtype']}, {notes['attention']} attention, the patch "
+          f"input's cast to bfloat16 removed; ours {runs['ours'][0]['notes']['dtype']}, "
+          f"fast path); "
+          f"median of {ns.steps} steps after {ns.warmup} and one pass of {ns.eval_batches} "
+          f"batches, {ns.rounds} round(s), processes alternating")
+    print("\n".join(timellm_table(ns.batch_sizes, runs)))
+    print(f"\nThe reference asked for: {'; '.join(notes['asked_for'])} -> {spec['llm_folder']}")
+    for B in ns.batch_sizes:
+        firsts = [(t["rows"][str(B)]["losses"][0], o["rows"][str(B)]["losses"][0])
+                  for t, o in zip(runs["theirs"], runs["ours"])]
+        diff = max(abs(t - o) for t, o in firsts)
+        print(f"- batch {B}: first training step's loss theirs {firsts[0][0]:.8f} ours "
+              f"{firsts[0][1]:.8f}, max |diff| over rounds {diff:.1e}; evaluation outputs "
+              f"(first batch, initial weights) max |diff| {out_diff[B]:.1e}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="TimesNet", choices=sorted(AUTHORS))
@@ -124,11 +359,19 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--llm_layers", type=int, default=4, help="TimeLLM: SmolLM2 layers kept")
+    p.add_argument("--batch_sizes", type=int, nargs="+", default=[8, 24],
+                   help="TimeLLM: windows (series) per batch")
+    p.add_argument("--eval_batches", type=int, default=8,
+                   help="TimeLLM: batches per evaluation pass")
+    p.add_argument("--seed", type=int, default=2021, help="TimeLLM: weights, windows, dropout")
     ns = p.parse_args(argv)
     repo = authors_root() / AUTHORS[ns.model][0]
     if not (repo / (AUTHORS[ns.model][1].replace(".", "/") + ".py")).is_file():
         print(f"error: {missing_message(repo)}", file=sys.stderr)
         return 2
+    if ns.model == "TimeLLM":
+        return main_timellm(ns)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         spec = prepare(ns.model, workdir, ns.warmup + ns.steps)

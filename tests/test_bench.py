@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from bench import bench_models, bench_vs_authors
+from bench import bench_models, bench_timellm, bench_vs_authors
 from exp.config import build_config
 from models import get_model_class
 from run_main import build_parser
@@ -61,3 +61,37 @@ def test_vs_authors_prepares_the_recipe_weights_and_batches(tmp_path, data_root)
     assert len(batches) == 2 and batches[0][0].shape == (32, 96, 7)
     assert torch.load(tmp_path / "state.pt").keys() == \
         get_model_class("TimesNet")(SimpleNamespace(**spec["all_configs"])).state_dict().keys()
+
+
+def test_vs_authors_timellm_refuses_in_one_line_without_their_code(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TIMELLM_AUTHORS", str(tmp_path))
+    assert bench_vs_authors.main(["--model", "TimeLLM", "--llm_layers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path / "Time-LLM") in err[0]
+
+
+def test_vs_authors_timellm_gives_the_reference_our_recipe():
+    args = bench_vs_authors.timellm_recipe(SimpleNamespace(llm_layers=4, seed=2021))
+    configs = bench_timellm.model_configs(args, True)
+    theirs = bench_vs_authors.reference_configs(configs, llm_dim=576)
+    assert (theirs["llm_model"], theirs["llm_dim"], theirs["llm_layers"]) == ("LLAMA", 576, 4)
+    assert (theirs["seq_len"], theirs["pred_len"], theirs["enc_in"], theirs["d_model"],
+            theirs["d_ff"], theirs["n_heads"], theirs["patch_len"], theirs["stride"]) == \
+        (512, 96, 1, 32, 128, 8, 16, 8)
+    assert theirs["prompt_domain"] == 0 and theirs["dropout"] == 0.1 and args.learning_rate == 0.01
+    compile(bench_vs_authors.TIMELLM_WORKER, "worker", "exec")
+    configs.num_tokens = 500
+    with pytest.raises(ValueError, match="num_tokens at 1000"):
+        bench_vs_authors.reference_configs(configs, llm_dim=576)
+
+
+def test_vs_authors_timellm_batches_and_table():
+    xs, ys = torch.arange(10.0).reshape(10, 1, 1), -torch.arange(10.0).reshape(10, 1, 1)
+    batches = bench_vs_authors.timellm_batches(xs, ys, B=4, n_train=3, n_eval=2, offset=0)
+    assert [x.flatten().tolist() for x, _ in batches["train"]] == \
+        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
+    assert all(torch.equal(y, -x) for x, y in batches["train"]) and len(batches["eval"]) == 2
+    run = {"rows": {"8": {"steps": [2.0, 4.0], "eval_pass": 9.0}}}
+    mine = {"rows": {"8": {"steps": [1.0, 1.0], "eval_pass": 3.0}}}
+    lines = bench_vs_authors.timellm_table([8], {"theirs": [run], "ours": [mine]})
+    assert lines[-1] == "| 8 | 3.000 | 1.000 | 3.00x | 9.000 | 3.000 | 3.00x |"
