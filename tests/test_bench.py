@@ -91,7 +91,8 @@ def test_vs_authors_timellm_batches_and_table():
     assert [x.flatten().tolist() for x, _ in batches["train"]] == \
         [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
     assert all(torch.equal(y, -x) for x, y in batches["train"]) and len(batches["eval"]) == 2
-    run = {"rows": {"8": {"steps": [2.0, 4.0], "eval_pass": 9.0}}}
-    mine = {"rows": {"8": {"steps": [1.0, 1.0], "eval_pass": 3.0}}}
+    run = {"rows": {"8": {"steps": [2.0, 4.0], "eval_pass": 9.0, "eval_later": 9.0}}}
+    mine = {"rows": {"8": {"steps": [1.0, 1.0], "eval_pass": 3.0, "eval_later": 2.0}}}
     lines = bench_vs_authors.timellm_table([8], {"theirs": [run], "ours": [mine]})
-    assert lines[-1] == "| 8 | 3.000 | 1.000 | 3.00x | 9.000 | 3.000 | 3.00x |"
+    assert lines[-1] == ("| 8 | 3.000 | 1.000 | 3.00x | 9.000 | 3.000 | 3.00x | "
+                         "9.000 | 2.000 | 4.50x |")
