@@ -74,15 +74,19 @@ def test_reprogramming_layer_shapes_names_and_formula():
     assert torch.allclose(out, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("train,chunk_bytes", [(True, None), (True, 4 * 7 * 20 * 4), (False, None)])
 @pytest.mark.parametrize("d_model", [4, 8])  # score maps (4 + 1 < 6) or keys (8 + 1 >= 6)
-def test_fast_reprogramming_equals_reference_with_the_same_dropout(train, d_model):
+def test_fast_reprogramming_equals_reference_with_the_same_dropout(train, chunk_bytes, d_model,
+                                                                   monkeypatch):
     """Score maps instead of keys, (H, B*L, S) layout: same outputs, same dropout masks, same
-    gradients for every parameter and for the prototypes (the key bias: 0 in exact arithmetic)."""
+    gradients for every parameter and for the prototypes (the key bias: 0 in exact arithmetic).
+    Training goes through DroppedAttention: in one slice, or (``chunk_bytes``) one sample a slice."""
+    if chunk_bytes:
+        monkeypatch.setattr("layers.fast.reprogramming.CHUNK_BYTES", chunk_bytes)
     torch.manual_seed(0)
     layer = FastReprogrammingLayer(d_model=d_model, n_heads=4, d_keys=6, d_llm=12,
                                    attention_dropout=0.3)  # it has the plain methods too
-    assert layer.uses_score_maps == (d_model == 4)
+    assert layer.uses_score_maps == (d_model == 4) and layer.chunked
     with torch.no_grad():
         layer.key_projection.bias.normal_()  # non-zero: its terms must cancel in the softmax
     layer.train(train)
@@ -226,3 +230,24 @@ def test_dropout_mask_is_nn_dropouts_own_draw(dtype):
     got, after_got = dropout_mask((3, 4, 7, 50), 0.3, like), torch.rand(3)
     assert got.dtype == dtype and torch.equal(got, want) and torch.equal(after_got, after_want)
     assert 0 < (got == 0).float().mean() < 1  # something is dropped, something kept
+
+
+def test_dropped_attention_in_slices_equals_the_whole_products():
+    """DroppedAttention against the unsliced fast path (``chunked`` off): outputs and gradients of
+    features, maps and values, with the same mask; the mask keeps as many as the generator says."""
+    torch.manual_seed(1)
+    layer = FastReprogrammingLayer(d_model=4, n_heads=2, d_keys=6, d_llm=10, attention_dropout=0.2)
+    target, source = torch.randn(5, 9, 4), torch.randn(30, 10)
+    results = []
+    for chunked in (False, True):
+        layer.chunked = chunked
+        layer.zero_grad(set_to_none=True)
+        src = source.clone().requires_grad_(True)
+        tgt = target.clone().requires_grad_(True)
+        torch.manual_seed(3)
+        out = layer.attend_fast(tgt, *layer.fast_source(src, src))
+        (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+        results.append([out.detach(), tgt.grad, src.grad,
+                        *[p.grad for p in layer.parameters() if p.grad is not None]])
+    for a, b in zip(*results):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)

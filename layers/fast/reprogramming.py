@@ -33,6 +33,62 @@ def dropout_mask(shape: tuple[int, ...], p: float, like: torch.Tensor) -> torch.
     return F.dropout(like.new_ones(shape), p, training=True)
 
 
+CHUNK_BYTES = 8 * 2**20  # a slice of the (H, rows, S) scores: about the size of a last-level cache
+
+
+class DroppedAttention(torch.autograd.Function):
+    """softmax(features @ maps) with the reference's dropout, times the values, in slices.
+
+    apply(features (H, B*L, q), maps (H, q, S), value (H, S, E), keep (B, H, L, S) bool, scale
+    0-dim) -> (H, B*L, E): per head, ``(softmax(f m) * keep * scale) v`` with ``keep`` read
+    through the (H, B, L, S) view, i.e. the reference's (B, H, L, S) dropout mask. Equal to the
+    unsliced products to float rounding (tests: 1e-5, outputs and every gradient).
+
+    The whole (H, B*L, S) score, attention and mask tensors (~0.4 GB each at the campaign's
+    batch of 192) are never formed: the rows go through in slices of whole samples that fit
+    :data:`CHUNK_BYTES`, and the backward recomputes each slice's scores and softmax instead of
+    keeping them, so its element-wise passes stay in cache. Saved for the backward: the inputs
+    and the mask as booleans (a quarter of the float mask).
+    """
+
+    @staticmethod
+    def _slices(keep: torch.Tensor, S: int, H: int):
+        B, _, L, _ = keep.shape
+        per = max(1, CHUNK_BYTES // (H * L * S * 4))
+        mask = keep.permute(1, 0, 2, 3)                            # (H, B, L, S) view
+        for b0 in range(0, B, per):
+            b1 = min(B, b0 + per)
+            yield slice(b0 * L, b1 * L), mask[:, b0:b1].reshape(H, (b1 - b0) * L, S)
+
+    @staticmethod
+    def forward(ctx, features, maps, value, keep, scale):
+        H, N, _ = features.shape
+        out = value.new_empty(H, N, value.shape[-1])
+        for rows, kept in DroppedAttention._slices(keep, maps.shape[-1], H):
+            attention = torch.softmax(torch.bmm(features[:, rows], maps), dim=-1)
+            torch.bmm(attention.mul_(kept).mul_(scale), value, out=out[:, rows])
+        ctx.save_for_backward(features, maps, value, keep, scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        features, maps, value, keep, scale = ctx.saved_tensors
+        grad_features = torch.empty_like(features) if ctx.needs_input_grad[0] else None
+        grad_maps, grad_value = torch.zeros_like(maps), torch.zeros_like(value)
+        for rows, kept in DroppedAttention._slices(keep, maps.shape[-1], features.shape[0]):
+            f, g = features[:, rows], grad_out[:, rows]
+            attention = torch.softmax(torch.bmm(f, maps), dim=-1)
+            factor = kept * scale                                  # the mask's values, 0 or 1/(1-p)
+            grad_value.baddbmm_(attention.mul(factor).transpose(1, 2), g)
+            grad_attention = torch.bmm(g, value.transpose(1, 2)).mul_(factor)
+            grad_scores = torch._softmax_backward_data(grad_attention, attention, -1,
+                                                       attention.dtype)
+            grad_maps.baddbmm_(f.transpose(1, 2), grad_scores)
+            if grad_features is not None:
+                torch.bmm(grad_scores, maps.transpose(1, 2), out=grad_features[:, rows])
+        return grad_features, grad_maps, grad_value, None, None
+
+
 class FastReprogrammingLayer(ReprogrammingLayer):
     """:class:`ReprogrammingLayer` with the fast path's computation of the same attention.
 
@@ -44,6 +100,7 @@ class FastReprogrammingLayer(ReprogrammingLayer):
                  d_llm: int | None = None, attention_dropout: float = 0.1):
         super().__init__(d_model, n_heads, d_keys, d_llm, attention_dropout)
         self.uses_score_maps = d_model + 1 < self.query_projection.out_features // n_heads
+        self.chunked = True  # training with dropout through DroppedAttention (tests switch it)
 
     def fast_source(self, source_embedding: torch.Tensor,
                     value_embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,12 +157,17 @@ class FastReprogrammingLayer(ReprogrammingLayer):
         else:                                                      # maps are the keys (H, E, S)
             E = maps.shape[1]
             features = self.query_projection(x).view(B * L, H, E).transpose(0, 1) * (1.0 / sqrt(E))
-        scores = torch.matmul(features, maps)                      # (H, B*L, S)
-        attention = torch.softmax(scores, dim=-1)
-        keep = dropout_mask((B, H, L, S), p, attention)
-        attention = attention.view(H, B, L, S) * keep.permute(1, 0, 2, 3)
-        attention = attention.reshape(H, B * L, S)
-        out = torch.bmm(attention, value)                           # (H, B*L, E)
+        if self.chunked and not torch.is_autocast_enabled(features.device.type):
+            # the same mask, kept as booleans; the attention in cache-sized slices
+            keep = dropout_mask((B, H, L, S), p, maps) != 0
+            scale = maps.new_ones(()).div_(1 - p)                  # the mask's 1/(1-p), as drawn
+            out = DroppedAttention.apply(features, maps, value, keep, scale)
+        else:
+            scores = torch.matmul(features, maps)                  # (H, B*L, S)
+            attention = torch.softmax(scores, dim=-1)
+            keep = dropout_mask((B, H, L, S), p, attention)
+            attention = attention.view(H, B, L, S) * keep.permute(1, 0, 2, 3)
+            out = torch.bmm(attention.reshape(H, B * L, S), value)  # (H, B*L, E)
         out = out.transpose(0, 1).reshape(B, L, -1)                 # (B, L, H*E)
         return self.out_projection(out)
 
