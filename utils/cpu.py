@@ -1,6 +1,7 @@
 """What the CPU offers that changes how a run should compute."""
 from __future__ import annotations
 
+import ctypes
 import functools
 from pathlib import Path
 
@@ -40,7 +41,6 @@ def reuse_freed_memory() -> bool:
     activations. With no mmap for large blocks and no trimming of the heap, freed memory is
     reused instead. A process setting that changes no number (bench/README.md has the timings).
     """
-    import ctypes
     try:
         libc = ctypes.CDLL("libc.so.6")
         return (libc.mallopt(_M_MMAP_MAX, 0) == 1
