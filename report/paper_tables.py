@@ -282,9 +282,10 @@ def differences_note(runs: list[Run], kind: str) -> list[str]:
     for k in sorted(found):
         parts = []
         for text, where in found[k].items():
+            share = "" if len(where) == len(runs) else f" in {len(where)} of the {len(runs)} runs"
             where = set(map(str, where))
             at = "" if where == everywhere else " at " + ", ".join(sorted(where, key=lambda s: (len(s), s)))
-            parts.append(text + at)
+            parts.append(text + at + share)
         lines.append(f"- {k}: " + "; ".join(parts))
     if "features" in found:
         lines.append("- the published figures use the multivariate benchmark (features M, every channel); "

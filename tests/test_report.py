@@ -243,3 +243,17 @@ def test_paper_config_and_differences():
     assert paper_config("few_shot", "TimeLLM", "ETTh1", 96, percent=10)["percent"] == 10
     assert paper_config("long_term", "PatchTST", "ETTh1", 96, 512)["seq_len"] == 512
     assert re.match(r"\d", str(paper_config("m4", "TimeLLM", "m4", None)["d_model"]))
+
+
+def test_a_difference_held_by_some_runs_says_how_many(tmp_path):
+    """The deviations list names a setting that only some runs change with their share, so a
+    global batch of 24 in the older runs is not read as every run's."""
+    from report.paper_tables import differences_note, load_run
+    root = tmp_path / "results"
+    base = TIMELLM_PAPER + ["--pred_len", "96", "--model_id", "ETTh1_512_96", "--learning_rate", "0.01"]
+    folders = [write_run(root, base + ["--batch_size", "24", "--des", "a"], lt(0.4, 0.4), num_processes=8),
+               write_run(root, base + ["--batch_size", "24", "--des", "b"], lt(0.4, 0.4), num_processes=1)]
+    runs = [load_run(f / "metrics.json") for f in folders]
+    lines = differences_note(runs, "long_term")
+    assert "- global batch: 24 (paper 192) in 1 of the 2 runs" in lines
+    assert not any(line.startswith("- global batch") for line in differences_note(runs[:1], "long_term"))
