@@ -37,7 +37,10 @@
 # but a Time-LLM run then outlasts a 3-hour session; one run at a time on both cores finishes.
 # Cost measured on a 2-core AVX2 VM (2026-12-07): a Time-LLM epoch at global batch 192 took
 # 1,072 s on one thread (26 steps of ~19 s, then 19,495 validation windows at ~32/s) and ~610 s on
-# two (9.9 s a step, ~52 windows/s), so a run of ~8 epochs plus its test is ~1.5 h on both cores;
+# two (9.9 s a step, ~52 windows/s) before issue 26's changes; after them (5967e29: evaluation
+# prompt store, fused evaluation attention, --reuse_memory) 317 s on two threads (6.4 s a step;
+# the first validation pass and the test at ~80 windows/s, later validation passes at ~125/s:
+# seed 2022's epoch 7), so a run of ~8 epochs plus its test is ~50 min on both cores;
 # DLinear and PatchTST on the few-shot protocol take 0.5-5 min; GPT4TS (SmolLM2 x 2) ~21 s a step
 # on one shared core.
 # Then collect the finished runs into the repository:
