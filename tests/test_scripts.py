@@ -234,8 +234,39 @@ def test_every_recipe_is_run_by_a_script():
 def test_recording_the_results_runner_writes_nothing_outside_its_sandbox(tmp_path):
     """The runner makes $RUNS/<run> before it launches; a dry recording must not touch ~/runs."""
     runner = ROOT / "scripts" / "results" / "ETTh1_fewshot10.sh"
-    done = script_launches(runner, {"ONLY": "dlinear_96_fewshot_s2022", "STAGES": "b", "HOME": str(tmp_path)})
+    done = script_launches(runner, {"ONLY": "dlinear_96_fewshot_gb192_s2022", "STAGES": "b",
+                                    "HOME": str(tmp_path)})
     assert [launch.command for launch in done] == ["accelerate"]
     args = build_parser().parse_args(done[0].run_args)
-    assert (args.model, args.percent, args.seed, args.batch_size) == ("DLinear", 10, 2022, 256)
+    assert (args.model, args.percent, args.seed, args.batch_size, args.global_batch) == \
+        ("DLinear", 10, 2022, 256, 192)  # the script's batch, stepped at the campaign's 192
     assert not (tmp_path / "runs").exists()
+
+
+def test_results_runner_plans_each_stage_and_skips_finished_runs(tmp_path):
+    """scripts/results/ETTh1_fewshot10.sh with DRY_RUN=1: the Time-LLM runs take the campaign's
+    global batch, the baselines BASELINE_BATCH (default the same; 0 keeps their script's 256), run
+    names carry the batch, and a run whose metrics.json exists is skipped."""
+    runner = ROOT / "scripts" / "results" / "ETTh1_fewshot10.sh"
+
+    def plan(**env) -> list[str]:
+        out = subprocess.run(["bash", str(runner)], capture_output=True, text=True, check=True,
+                             env={**os.environ, "DRY_RUN": "1", "RUNS": str(tmp_path), "SEEDS": "2021",
+                                  **env})
+        return out.stdout.splitlines()
+
+    lines = plan(STAGES="a b c")
+    names = [line.split(":", 1)[0] for line in lines]
+    assert names[:4] == ["timellm_96_gb192_s2021", "dlinear_96_fewshot_gb192_s2021",
+                         "patchtst_96_fewshot_gb192_s2021", "gpt4ts_96_fewshot_gb192_s2021"]
+    assert names[4:] == [f"{ab}_96_gb192_s2021" for ab in
+                         ("no_llm", "llm2attn", "attention_layer", "random_llm", "no_prompt")]
+    assert all(line.endswith("--global_batch 192") or "--ablation" in line for line in lines)
+    assert "--ablation no_llm --global_batch 192" not in lines[4]  # the batch is in COMMON, before
+    assert "--global_batch 192" in lines[4] and lines[4].endswith("--ablation no_llm")
+    own = plan(STAGES="b", BASELINES="DLinear", BASELINE_BATCH="0")
+    assert own[0].startswith("dlinear_96_fewshot_gb256_s2021:") and "--global_batch" not in own[0]
+    done = tmp_path / "timellm_96_gb192_s2021" / "results" / "setting"
+    done.mkdir(parents=True)
+    (done / "metrics.json").write_text("{}")
+    assert plan(STAGES="a") == [f"timellm_96_gb192_s2021: done ({tmp_path}/timellm_96_gb192_s2021)"]

@@ -30,7 +30,9 @@
 #   c = the five ablations at H=96
 #   d = Time-LLM H=192, 336, 720
 #   e = Time-LLM H=96 with DEPTHS (default "1 4") LLM layers
-# ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three.
+# ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three;
+# BASELINE_BATCH (stage b) their global batch, default $GLOBAL_BATCH (the Time-LLM cells' step;
+# 0: the One Fits All script's own batch of 256). DRY_RUN=1 prints each run's command instead.
 # Logs: $RUNS/<run>/log.txt. Runs can share the machine one core each
 #   SEEDS=2021 OMP_NUM_THREADS=1 taskset -c 0 bash scripts/results/ETTh1_fewshot10.sh &
 #   SEEDS=2022 OMP_NUM_THREADS=1 taskset -c 1 bash scripts/results/ETTh1_fewshot10.sh &
@@ -63,6 +65,10 @@ run() {  # run NAME SCRIPT [ENV=VALUE ...] -- [run_main flags]
   if compgen -G "$dir/results/*/metrics.json" > /dev/null; then
     echo "$name: done ($dir)"; return 0
   fi
+  if [ -n "${DRY_RUN:-}" ]; then
+    echo "$name: env ${envs[*]} bash $script --results_dir $dir/results --checkpoints $dir/checkpoints --resume $*"
+    return 0
+  fi
   mkdir -p "$dir"
   echo "$name: running, log in $dir/log.txt"
   env "${envs[@]}" bash "$script" --results_dir "$dir/results" --checkpoints "$dir/checkpoints" \
@@ -82,10 +88,13 @@ gb="gb$GLOBAL_BATCH"
 for stage in ${STAGES:-a b c d}; do
   case "$stage" in
     a) for seed in $SEEDS; do timellm "timellm_96_${gb}_s$seed" 96 "$seed"; done ;;
-    b) for seed in $SEEDS; do
+    b) bb="${BASELINE_BATCH:-$GLOBAL_BATCH}"
+       batch=(); [ "$bb" != 0 ] && batch=(--global_batch "$bb")
+       for seed in $SEEDS; do
          for model in ${BASELINES:-DLinear PatchTST GPT4TS}; do
-           run "${model,,}_96_fewshot_s$seed" "scripts/fewshot/${model}_ETTh1_10percent.sh" PRED_LENS=96 \
-             LLM_MODEL=SmolLM2 LLM_LAYERS="$LLM_LAYERS" -- --seed "$seed" --test_every_epoch 0
+           run "${model,,}_96_fewshot_gb${bb/#0/256}_s$seed" "scripts/fewshot/${model}_ETTh1_10percent.sh" \
+             PRED_LENS=96 LLM_MODEL=SmolLM2 LLM_LAYERS="$LLM_LAYERS" -- --seed "$seed" --test_every_epoch 0 \
+             "${batch[@]}"
          done
        done ;;
     c) for seed in $SEEDS; do
