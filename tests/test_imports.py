@@ -26,11 +26,13 @@ Checks, each failing with every offending import as ``path:line: importer -> imp
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from layers.fast.options import FAST_PATH_ELSEWHERE
 from tests.test_design import ROOT, project_files
 
 LAYERS = {"utils": 0, "data_provider": 1, "layers": 2, "models": 3, "exp": 4,
@@ -328,3 +330,16 @@ def test_the_checks_see_what_they_should(tmp_path):
         "models/n.py:1: models.n imports g from models.m, which neither defines it nor has such a submodule",
         "models/n.py:2: models.n imports gone from models, which neither defines it nor has such a submodule",
         "models/n.py:3: models.n imports utils.b: no such module"]
+
+
+def test_fast_path_is_read_in_one_place_or_listed_there():
+    """Every module outside layers/fast that reads --fast_path (an attribute ``.fast_path`` or
+    the name in quotes) is listed in layers.fast.options.FAST_PATH_ELSEWHERE, and every listed
+    module still reads it (the parser and the typed configuration declare it; benches compare
+    the paths on purpose)."""
+    reads = re.compile(r"\.fast_path\b|[\"']fast_path[\"']")
+    declared = {"run_main.py", "exp/config.py"}
+    readers = {rel.as_posix() for rel in project_files()
+               if rel.parts[0] not in ("bench",) and rel.parts[:2] != ("layers", "fast")
+               and rel.as_posix() not in declared and reads.search((ROOT / rel).read_text())}
+    assert readers == set(FAST_PATH_ELSEWHERE)

@@ -18,6 +18,10 @@ part through them and runs it without knowing which it got:
 
 Both compute the same numbers up to float rounding (tests: 1e-5); parameter names, initial
 values and checkpoints are the same, so a checkpoint moves between them.
+
+Three modules outside this package read ``--fast_path`` themselves, for parts that are not
+Time-LLM's; :data:`FAST_PATH_ELSEWHERE` lists them with what they choose, and a test
+(``tests/test_imports.py``) fails when another module starts reading the flag without an entry.
 """
 from __future__ import annotations
 
@@ -36,6 +40,16 @@ from layers.fast.mapping import MappingLayer
 from layers.fast.prompt import FastPromptIds
 from layers.fast.reprogramming import CachedPrototypeSource, FastReprogrammingLayer
 from layers.prompt import PromptIds
+
+
+# module (from the repository root) -> what it decides from --fast_path
+FAST_PATH_ELSEWHERE: dict[str, str] = {
+    "models/TimesNet.py": "TimesNet's Inception blocks as one merged convolution "
+                          "(layers/Conv_Blocks.py) instead of one per kernel size",
+    "models/TimeLLM.py": "Model.fast_path: whether its options object is FastPath (read by callers)",
+    "utils/optim.py": "fused optimiser kernels (one per step instead of several per tensor) when "
+                      "DeepSpeed does not own the optimiser",
+}
 
 
 @dataclass(frozen=True)
