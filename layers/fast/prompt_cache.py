@@ -47,6 +47,7 @@ from torch.profiler import record_function
 from transformers import DynamicCache
 
 from layers.fast import llama_lean
+from layers.fast.llama_lean import KV
 from layers.fast.stamp import Stamp, autocast_key
 from layers.fast.transfer import host_copy
 
@@ -142,16 +143,12 @@ class TransformersRunner:
                         ).last_hidden_state
 
 
-KV = list  # per layer: (keys, values), each (B, kv_heads, S, head_dim)
-
-
 def joined(prefix: KV | None, rest: KV) -> KV:
     """Per layer, ``prefix``'s keys/values (batch 1 or B) followed by ``rest``'s (batch B) along
-    the positions: what a pass over [prefix ; rest] stores."""
+    the positions: what a pass over [prefix ; rest] stores (``llama_lean._with_past`` per tensor)."""
     if prefix is None:
         return rest
-    return [tuple(torch.cat([a.expand(b.shape[0], -1, -1, -1), b], dim=2) for a, b in zip(pa, pb))
-            for pa, pb in zip(prefix, rest)]
+    return [tuple(llama_lean._with_past(b, a) for a, b in zip(pa, pb)) for pa, pb in zip(prefix, rest)]
 
 
 class PassStore:
