@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from exp.config import FLAGS, RunConfig, build_config, setting_string
+from exp.config import RunConfig, build_config, flag_names, setting_string
 from exp.exp_main import Trainer, checkpoint_folder, start_repetition, start_run
 from run_main import build_parser
 from utils.checkpoint import load_checkpoint
@@ -37,7 +37,7 @@ __all__ = ["Forecaster", "config_from_argv", "flags_to_argv"]
 
 def _unknown(name: str, prefix: str = "") -> ConfigError:
     """The error for a keyword / flag that run_main.py does not have, with the closest ones."""
-    close = difflib.get_close_matches(name, FLAGS, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, flag_names(), n=3, cutoff=0.6)
     hint = ("did you mean " + ", ".join(prefix + c for c in close) + "?") if close \
         else "see python run_main.py -h for the flags"
     what = (f"unknown flag '{prefix}{name}' of run_main.py" if prefix
@@ -47,7 +47,7 @@ def _unknown(name: str, prefix: str = "") -> ConfigError:
 
 def _switches(parser: argparse.ArgumentParser) -> set[str]:
     """Flags that take no value (``--use_amp``, ``--overwrite``, ``--resume``)."""
-    return {a.dest for a in parser._actions if a.nargs == 0 and a.dest in FLAGS}
+    return {a.dest for a in parser._actions if a.nargs == 0 and a.dest in flag_names()}
 
 
 def flags_to_argv(flags: dict[str, Any]) -> list[str]:
@@ -61,7 +61,7 @@ def flags_to_argv(flags: dict[str, Any]) -> list[str]:
     switches = _switches(build_parser())
     argv: list[str] = []
     for name, value in flags.items():
-        if name not in FLAGS:
+        if name not in flag_names():
             raise _unknown(name)
         if value is None:
             continue
@@ -102,7 +102,7 @@ def saved_flags(saved: dict[str, Any]) -> dict[str, Any]:
     The resolved description text is passed as ``content`` (its file may have moved); flags the
     checkpoint lacks (written before they existed) keep their defaults.
     """
-    flags = {k: v for k, v in saved.items() if k in FLAGS}
+    flags = {k: v for k, v in saved.items() if k in flag_names()}
     if flags.get("content") is not None:
         flags["content_file"] = None
     return flags
@@ -146,7 +146,7 @@ class Forecaster:
             raise UserError(f"{folder / 'checkpoint.pt'} holds no run configuration (not written by "
                             "this project's trainer)")
         for name in overrides:
-            if name not in FLAGS:
+            if name not in flag_names():
                 raise _unknown(name)
         flags = {**saved_flags(ckpt["config"]), "is_training": 0, "itr": 1, "overwrite": False,
                  "resume": False, "checkpoints": str(folder.parent), **overrides}

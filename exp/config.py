@@ -1,4 +1,5 @@
-"""The run configuration: every flag of ``run_main.build_parser()``, resolved and validated once.
+"""The run configuration: every flag declared once (type, default, help), the command line built
+from it (:func:`build_parser`), and the flags resolved and validated once.
 
 :func:`build_config` turns the parsed flags into a frozen :class:`RunConfig`:
 
@@ -24,8 +25,9 @@ changes a configuration once built; a repetition of ``--itr`` is a new one
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,9 @@ from data_provider.prompt_bank import user_description
 from exp.tasks import task_class
 from exp.tracking import check_tracker
 from layers.backbones import DEFAULT_BACKBONE, backbone_name
-from models import get_model_class, model_attr
+from models import get_model_class, model_attr, model_flags
 from utils.errors import ConfigError, unknown_name
+from utils.flags import add_flags, flag, flags_of
 from utils.losses import get_loss
 from utils.lr_schedule import LR_MODES, resolve_quirk_name
 
@@ -45,138 +48,185 @@ WIDTHS = ("enc_in", "dec_in", "c_out")  # left unset (None): derived from the da
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One run's flags (see ``run_main.build_parser()`` for their meaning), after resolution.
+    """One run's flags, after resolution, each declared once here: its type (the annotation),
+    default, help and choices (:func:`utils.flags.flag`); :func:`build_parser` makes the command
+    line from them. A model's own flags (N-HiTS's stacks, PatchTST's RevIN, ...) are declared with
+    the model and held in ``model_flags``; they read as attributes all the same (``cfg.top_k``).
 
     The parser holds the defaults; :func:`build_config` requires every field.
     """
 
     # basic config
-    task_name: str
-    is_training: int
-    do_predict: int                # 1: forecast past the end of the data file (exp/predict.py)
-    model_id: str
-    model_comment: str
-    model: str
-    seed: int
+    task_name: str = flag("long_term_forecast", "long_term_forecast | short_term_forecast")
+    is_training: int = flag(1, "1: train then test; 0: test a saved checkpoint")
+    do_predict: int = flag(0, "1: also forecast pred_len steps past the end of the data file "
+                              "(forecast.csv)", choices=(0, 1))
+    model_id: str = flag("test", "free-form run id, part of the setting string")
+    model_comment: str = flag("none", "prefix appended to the setting string")
+    model: str = flag("TimeLLM", "model name (see models/__init__.py)")
+    seed: int = flag(2021, "random seed")
     # data loader
-    data: str
-    root_path: str
-    data_path: str
-    features: str
-    target: str
-    freq: str
-    embed: str
-    checkpoints: str
-    percent: int
-    seasonal_patterns: str
-    test_drop_last: int
-    channel_independence: int      # resolved: 0 or 1, never -1
-    m4_val_from_test: int
-    test_data: str | None
-    test_root_path: str | None
-    test_data_path: str | None
-    id_col: str                    # --data long: series id, date and value columns
-    time_col: str
-    value_col: str
-    test_rows: int                 # --data long: test rows per series (0: 70/10/20)
-    date_unit: str                 # numbers in the date column: epoch times in s, ms, us or ns
+    data: str = flag("ETTh1", "dataset name (see data_provider/data_factory.py)")
+    root_path: str = flag("./dataset/ETT-small/", "folder of the data file")
+    data_path: str = flag("ETTh1.csv", "data file name")
+    features: str = flag("M", "M: multivariate -> multivariate, S: univariate -> univariate, MS: "
+                              "multivariate -> univariate", choices=("M", "S", "MS"))
+    target: str = flag("OT", "target column for S / MS")
+    freq: str = flag("h", "time-feature frequency: s, t, h, d, b, w, m (or 15min, ...)")
+    embed: str = flag("timeF", "time features: timeF (normalised) | fixed | learned (integers)")
+    checkpoints: str = flag("./checkpoints/", "where checkpoints are written (never deleted)")
+    percent: int = flag(100, "few-shot: percentage of the training split to use")
+    seasonal_patterns: str = flag("Monthly", "M4 subset: Yearly ... Hourly")
+    test_drop_last: int = flag(0, "1: drop the last incomplete test batch like the reference (loses "
+                                  "test samples)")
+    # resolved: 0 or 1, never -1
+    channel_independence: int = flag(
+        -1, "1: one channel per sample, 0: all channels per sample, -1: the model's default")
+    m4_val_from_test: int = flag(0, "M4: 1 validates on the test set like the reference (peeks); 0 "
+                                    "holds out the last H points")
+    test_data: str | None = flag(None, "zero-shot: dataset name to test on (default: --data)")
+    test_root_path: str | None = flag(None, "zero-shot: folder of the test data file")
+    test_data_path: str | None = flag(None, "zero-shot: test data file name")
+    id_col: str = flag("unique_id", "--data long: the column of series ids")
+    time_col: str = flag("ds", "--data long: the column of dates")
+    value_col: str = flag("y", "--data long: the column of values")
+    test_rows: int = flag(0, "--data long: the last N rows of every series are its test part and the "
+                             "N before them its validation part (0: the 70/10/20 split of custom data)")
+    date_unit: str = flag("s", "numbers in the date column are Unix epoch times in this unit (s: "
+                               "seconds, ms, us, ns); forecasts give them back as UTC dates",
+                               choices=("s", "ms", "us", "ns"))
     # forecasting task
-    seq_len: int
-    label_len: int
-    pred_len: int
+    seq_len: int = flag(96, "input length")
+    label_len: int = flag(48, "decoder start-token length")
+    pred_len: int = flag(96, "forecast horizon")
     # model define
-    enc_in: int                    # resolved from the data when not given (never None)
-    dec_in: int
-    c_out: int
-    d_model: int
-    n_heads: int
-    e_layers: int
-    d_layers: int
-    d_ff: int
-    moving_avg: int
-    factor: int
-    distil: int
-    informer_variant: str
-    dropout: float
-    activation: str
-    patch_len: int
-    stride: int
-    individual: int
-    fc_dropout: float
-    head_dropout: float
-    padding_patch: str
-    revin: int
-    affine: int
-    subtract_last: int
-    use_norm: int                  # iTransformer
-    stacks: int                    # N-BEATS
-    layers: int
-    layer_size: int
-    n_pool_kernel_size: list[int]  # N-HiTS: one value per stack
-    n_freq_downsample: list[int]
-    n_blocks: list[int]
-    pooling_mode: str
-    interpolation_mode: str
-    top_k: int                     # TimesNet
-    num_kernels: int
+    # resolved from the data when not given (never None)
+    enc_in: int = flag(None, "encoder input size (channels); default: the data's, from its columns "
+                             "and --features")
+    dec_in: int = flag(None, "decoder input size; default: as --enc_in")
+    c_out: int = flag(None, "output size; default: as --enc_in (1 with --features MS)")
+    d_model: int = flag(16, "model width")
+    n_heads: int = flag(8, "attention heads")
+    e_layers: int = flag(2, "encoder layers")
+    d_layers: int = flag(1, "decoder layers")
+    d_ff: int = flag(32, "feed-forward width (Time-LLM: kept LLM channels)")
+    moving_avg: int = flag(25, "moving-average window of series decomposition")
+    factor: int = flag(1, "attention factor (Autoformer / Informer)")
+    dropout: float = flag(0.1, "dropout")
+    activation: str = flag("gelu", "activation")
+    patch_len: int = flag(16, "patch length")
+    stride: int = flag(8, "patch stride")
+    individual: int = flag(0, "DLinear / PatchTST: one head per channel")
     # Time-LLM
-    prompt_domain: int
-    content: str | None            # resolved: the description text (--content or --content_file)
-    content_file: str | None
-    llm_model: str
-    llm_path: str | None
-    llm_dim: int | None
-    llm_layers: int
-    num_tokens: int
-    prompt_cache: int
-    prompt_store_mb: int
-    dtype: str                     # "auto" until run() resolves it (exp.precision.backbone_dtype)
-    fast_path: int
-    mapping_vocab: int
-    ablation: str
+    prompt_domain: int = flag(0, "1: use a dataset description in the prompt (--content, "
+                                 "--content_file, else the prompt bank's)")
+    # resolved: the description text (--content or --content_file)
+    content: str | None = flag(None, "the dataset description for --prompt_domain 1 (any --data)")
+    content_file: str | None = flag(
+        None, "a text file holding the dataset description for --prompt_domain 1")
+    llm_model: str = flag(None, "backbone: auto (the architecture of --llm_path's config; the default "
+                                "with --llm_path) | SmolLM2 (the default without) | MiniLM | LLAMA | "
+                                "GPT2 | BERT")
+    llm_path: str | None = flag(None, "hub id or local folder of any Hugging Face language model "
+                                      "(docs/BACKBONES.md)")
+    llm_dim: int | None = flag(None, "LLM hidden size; derived from the backbone's config (an "
+                                     "explicit value must agree)")
+    llm_layers: int = flag(6, "keep the first k layers of the backbone")
+    num_tokens: int = flag(1000, "number of text prototypes")
+    prompt_cache: int = flag(1, "1: exact prompt KV cache for causal backbones; 0: plain forward")
+    prompt_store_mb: int = flag(8192, "at most this many MB of evaluation batches' prompt keys/values "
+                                      "kept between passes (exact: the validation batches are the "
+                                      "same every epoch and the backbone is frozen, so later passes "
+                                      "skip their prompt pass; ETTh1's validation split at L=512 with "
+                                      "SmolLM2 x 2 holds ~6.2 GB); 0: none")
+    # "auto" until run() resolves it (exp.precision.backbone_dtype)
+    dtype: str = flag("auto", "dtype of the frozen backbone's weights (trainable layers stay "
+                              "float32); auto: the mixed-precision format under bf16/fp16, else "
+                              "float32", choices=("auto", "float32", "bfloat16", "float16"))
+    fast_path: int = flag(1, "1: every exact speed-up (prompt KV cache, cached tokenisation and "
+                             "prototypes, SDPA, fused mapping layer); 0: the reference's plain "
+                             "computation, for comparisons")
+    mapping_vocab: int = flag(0, "NOT exact, opt-in: map only the K lowest token ids to prototypes "
+                                 "(0: full vocabulary)")
+    ablation: str = flag("none", "none | no_llm | attention_layer | llm2attn | random_llm | no_prompt "
+                                 "| no_reprogramming (docs/ABLATIONS.md)")
     # adapters (peft)
-    peft: str
-    lora_r: int
-    lora_alpha: float
-    lora_dropout: float
-    lora_target_modules: str | None
+    peft: str = flag("none", "none | lora: LoRA adapters on the backbone (peft)")
+    lora_r: int = flag(8, "LoRA rank")
+    lora_alpha: float = flag(16, "LoRA scaling alpha")
+    lora_dropout: float = flag(0.05, "LoRA dropout")
+    lora_target_modules: str | None = flag(
+        None, "comma-separated module names (default per architecture: LLaMA q_proj,v_proj; GPT-2 "
+        "c_attn; BERT query,value)")
     # optimization
-    num_workers: int
-    itr: int
-    train_epochs: int
-    batch_size: int
-    eval_batch_size: int
-    patience: int
-    test_every_epoch: int
-    save_state_every: float
-    learning_rate: float
-    des: str
-    loss: str
-    lradj: str
-    pct_start: float
-    lr_quirk: str                  # resolved: on, off or first_epoch, never auto
-    optimizer: str
-    weight_decay: float
-    momentum: float
-    adam_beta1: float
-    adam_beta2: float
-    grad_accum: int
-    global_batch: int              # resolved by start_run: processes x batch_size x grad_accum
-    max_grad_norm: float
-    use_amp: bool
-    mixed_precision: str | None
-    tf32: int
-    reuse_memory: int
-    use_deepspeed: int
-    deepspeed_config: str
-    results_dir: str
-    report_to: str
-    overwrite: bool
-    resume: bool
+    num_workers: int = flag(0, "data loader workers")
+    itr: int = flag(1, "experiment repetitions (seed + i)")
+    train_epochs: int = flag(10, "epochs")
+    batch_size: int = flag(32, "training batch size per process")
+    eval_batch_size: int = flag(8, "evaluation batch size per process")
+    patience: int = flag(10, "early-stopping patience")
+    test_every_epoch: int = flag(1, "1: score the test split every epoch for the log, like the "
+                                    "reference (the final test then reuses the best epoch's pass); 0: "
+                                    "only the final test", choices=(0, 1))
+    save_state_every: float = flag(0.0, "seconds between saves of the resume state (weights, "
+                                        "optimiser, RNGs: --resume); 0: after every epoch; the last "
+                                        "epoch's is always saved. For runs of many short epochs (the "
+                                        "M4 recipes' one-step epochs), where the save costs more than "
+                                        "the epoch")
+    learning_rate: float = flag(0.0001, "learning rate")
+    des: str = flag("test", "experiment description, part of the setting string")
+    loss: str = flag("MSE", "MSE | MAE | SMAPE (M4)")
+    lradj: str = flag("type1", "type1 | type2 | type3 | PEMS | constant | TST | COS")
+    pct_start: float = flag(0.2, "OneCycle warm-up fraction")
+    # resolved: on, off or first_epoch, never auto
+    lr_quirk: str = flag("auto", "OneCycle lr/25 start of epoch-wise schedules: on = Time-LLM "
+                                 "reference (carried on), first_epoch = PatchTST authors' trainer "
+                                 "(epoch 1 only), auto = on for TimeLLM only",
+                                 choices=("auto", "on", "off", "first_epoch"))
+    optimizer: str = flag("adam", "adam | adamw | sgd | rmsprop")
+    weight_decay: float = flag(0.0, "weight decay")
+    momentum: float = flag(0.9, "SGD / RMSprop momentum")
+    adam_beta1: float = flag(0.9, "Adam / AdamW beta1")
+    adam_beta2: float = flag(0.999, "Adam / AdamW beta2")
+    grad_accum: int = flag(1, "gradient accumulation steps (through Accelerate)")
+    # resolved by start_run: processes x batch_size x grad_accum
+    global_batch: int = flag(0, "windows averaged in one optimiser step: processes x --batch_size x "
+                                "--grad_accum. When given, the per-process batch becomes global_batch "
+                                "/ (processes x grad_accum), which must divide it (the Time-LLM "
+                                "paper: 8 GPUs x 24 = 192); 0: --batch_size as given. metrics.json "
+                                "records the global batch either way")
+    max_grad_norm: float = flag(0.0, "clip the gradient norm (0: no clipping)")
+    use_amp: bool = flag(False, "mixed precision (bf16 on CPU, fp16 with loss scaling on GPU)")
+    mixed_precision: str | None = flag(
+        None, "explicit mixed precision (overrides --use_amp)", choices=("no", "fp16", "bf16"))
+    tf32: int = flag(0, "1: TensorFloat-32 for fp32 matrix products and cuDNN on GPUs that have it "
+                        "(not exact); 0: IEEE fp32", choices=(0, 1))
+    reuse_memory: int = flag(1, "1: the C allocator keeps freed memory for reuse instead of mapping "
+                                "every large tensor afresh (glibc; a process setting that changes no "
+                                "number: a CPU training step ~1.5x faster, bench/README.md); 0: the "
+                                "allocator's defaults", choices=(0, 1))
+    use_deepspeed: int = flag(0, "1: DeepSpeed ZeRO-2 from --deepspeed_config")
+    deepspeed_config: str = flag("ds_config_zero2.json", "DeepSpeed config file")
+    results_dir: str = flag("./results", "where metrics, forecasts and plots go")
+    report_to: str = flag("none", "none | tensorboard: per-step loss and lr, per-epoch losses and the "
+                                  "test metrics, through Accelerate's trackers, in "
+                                  "<results_dir>/<setting>/tensorboard/")
+    overwrite: bool = flag(False, "allow replacing an existing results folder")
+    resume: bool = flag(False, "continue an interrupted run from its last state")
+    # every registered model's own flags (models.model_flags), read as attributes
+    model_flags: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """A model's own flag: ``cfg.top_k`` is ``cfg.model_flags["top_k"]``."""
+        own = self.__dict__.get("model_flags", {})  # not self.model_flags: unpickling calls this
+        if name in own:
+            return own[name]
+        raise AttributeError(f"RunConfig has no flag {name!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """Flag name -> value in the parser's order (metrics.json ``args``, checkpoints' ``config``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "model_flags"},
+                **self.model_flags}
 
     def to_namespace(self) -> argparse.Namespace:
         """The same values as an ``argparse.Namespace`` (a copy: changing it changes nothing here)."""
@@ -187,13 +237,27 @@ class RunConfig:
         return replace(self, seed=self.seed + ii)
 
 
-FLAGS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig))
+def build_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """The command line of every flag: :class:`RunConfig`'s, then each model's own in a group of
+    its name (gathered through the model registry)."""
+    p = argparse.ArgumentParser(description=description)
+    add_flags(p, flags_of(RunConfig))
+    for name, flags in model_flags():
+        add_flags(p.add_argument_group(f"{name} (--model {name})"), flags)
+    return p
+
+
+@functools.cache
+def flag_names() -> tuple[str, ...]:
+    """Every flag's name: :class:`RunConfig`'s, then the models' own."""
+    return (*(f.name for f in flags_of(RunConfig)),
+            *(f.name for _, flags in model_flags() for f in flags))
 
 
 def flag_values(args) -> dict[str, Any]:
     """``vars(args)`` after checking that it holds exactly the configuration's flags."""
     given = dict(vars(args))
-    missing, extra = set(FLAGS) - set(given), set(given) - set(FLAGS)
+    missing, extra = set(flag_names()) - set(given), set(given) - set(flag_names())
     if missing or extra:  # the parser and RunConfig disagree: a programming error, not a user's
         raise TypeError(f"flags and RunConfig differ: missing {sorted(missing)}, "
                         f"unknown {sorted(extra)}")
@@ -266,7 +330,9 @@ def build_config(args) -> RunConfig:
     """The validated configuration of the parsed flags ``args`` (left unchanged)."""
     values = flag_values(args)
     values.update(derived_values(args))
-    cfg = RunConfig(**values)
+    own = {f.name for _, flags in model_flags() for f in flags}
+    cfg = RunConfig(**{k: v for k, v in values.items() if k not in own},
+                    model_flags={k: v for k, v in values.items() if k in own})
     validate(cfg)
     return cfg
 

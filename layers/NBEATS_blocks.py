@@ -7,8 +7,20 @@ forecast themselves.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from utils.flags import flag
+
+
+@dataclass(frozen=True)
+class BlockFlags:
+    """The flags of the fully connected stack N-BEATS and N-HiTS share."""
+
+    layers: int = flag(4, "N-BEATS / N-HiTS: fully connected layers per block (N-HiTS authors: 2)")
+    layer_size: int = flag(512, "N-BEATS / N-HiTS: width of those layers")
 
 
 class GenericBasis(nn.Module):

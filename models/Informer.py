@@ -21,6 +21,8 @@ Two variants of the authors' code exist; ``variant`` (or ``--informer_variant``)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -28,8 +30,19 @@ from layers.SelfAttention_Family import AttentionLayer, FullAttention, ProbAtten
 from layers.TimeEmbed import DataEmbedding
 from layers.Transformer_EncDec import ConvLayer, Decoder, DecoderLayer, Encoder, EncoderLayer
 from utils.errors import unknown_name
+from utils.flags import flag
 
 VARIANTS = ("lineage", "informer2020")
+
+
+@dataclass(frozen=True)
+class InformerFlags:
+    """Informer's own flags (run_main.py --distil ...)."""
+
+    distil: int = flag(1, "Informer: 1 uses self-attention distilling")
+    informer_variant: str = flag(
+        "lineage", "Informer: lineage (Autoformer/LTSF-Linear/TSLib copy, the quoted numbers) | "
+        "informer2020 (the original repository)")
 
 
 class Model(nn.Module):
@@ -39,6 +52,7 @@ class Model(nn.Module):
     """
 
     channel_independent = False
+    flags = InformerFlags
 
     @staticmethod
     def setting_suffix(args) -> str:

@@ -11,16 +11,27 @@ its series).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from layers.NBEATS_blocks import GenericBasis, NBeatsBlock, forecast_channels
+from layers.NBEATS_blocks import BlockFlags, GenericBasis, NBeatsBlock, forecast_channels
+from utils.flags import flag
+
+
+@dataclass(frozen=True)
+class NBEATSFlags(BlockFlags):
+    """N-BEATS's own flags (run_main.py --stacks ...)."""
+
+    stacks: int = flag(30, "N-BEATS: blocks (the authors' generic M4 model: 30)")
 
 
 class Model(nn.Module):
     """forward(x_enc (B, seq_len, C), x_mark_enc: mask (B, seq_len, C) or None, ...) -> (B, pred_len, C)."""
 
     channel_independent = True
+    flags = NBEATSFlags
 
     def __init__(self, configs):
         super().__init__()

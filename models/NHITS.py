@@ -21,20 +21,37 @@ gives one of the window's shape; the trainer's M4 path gives none.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from layers.NBEATS_blocks import forecast_channels
+from layers.NBEATS_blocks import BlockFlags, forecast_channels
 from layers.NHITS_blocks import NHitsBlock, check_modes
 from utils.errors import ConfigError
+from utils.flags import flag
 
 STACK_FLAGS = ("n_pool_kernel_size", "n_freq_downsample", "n_blocks")
+
+
+@dataclass(frozen=True)
+class NHITSFlags(BlockFlags):
+    """N-HiTS's own flags (run_main.py --n_blocks ...)."""
+
+    n_pool_kernel_size: list[int] = flag(
+        [2, 2, 1], "N-HiTS: input pooling kernel of each stack (one value per stack)")
+    n_freq_downsample: list[int] = flag(
+        [4, 2, 1], "N-HiTS: each stack forecasts max(pred_len // value, 1) knots (one value per stack)")
+    n_blocks: list[int] = flag([1, 1, 1], "N-HiTS: blocks of each stack (one value per stack)")
+    pooling_mode: str = flag("max", "N-HiTS: max | average input pooling")
+    interpolation_mode: str = flag("linear", "N-HiTS: linear | nearest knot interpolation")
 
 
 class Model(nn.Module):
     """forward(x_enc (B, seq_len, C), x_mark_enc: mask (B, seq_len, C) or None, ...) -> (B, pred_len, C)."""
 
     channel_independent = True
+    flags = NHITSFlags
 
     @staticmethod
     def check_config(cfg) -> None:

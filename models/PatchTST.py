@@ -8,10 +8,25 @@ The decomposition variant of the authors' code is not provided.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from layers.PatchTST_backbone import PatchTST_backbone
+from utils.flags import flag
+
+
+@dataclass(frozen=True)
+class PatchTSTFlags:
+    """PatchTST's own flags (run_main.py --revin ...)."""
+
+    fc_dropout: float = flag(0.05, "PatchTST: pretraining head dropout")
+    head_dropout: float = flag(0.0, "PatchTST: head dropout")
+    padding_patch: str = flag("end", "PatchTST: None | end")
+    revin: int = flag(1, "PatchTST: RevIN on/off")
+    affine: int = flag(0, "PatchTST: RevIN affine")
+    subtract_last: int = flag(0, "PatchTST: 0 subtract mean, 1 subtract last")
 
 
 class Model(nn.Module):
@@ -23,6 +38,7 @@ class Model(nn.Module):
     """
 
     channel_independent = False
+    flags = PatchTSTFlags
 
     def __init__(self, configs):
         super().__init__()

@@ -14,6 +14,8 @@ projects ``d_model`` to ``c_out``; the last ``pred_len`` steps, de-normalised, a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,6 +23,15 @@ from torch import nn
 from layers.Conv_Blocks import Inception_Block_V1
 from layers.StandardNorm import window_norm
 from layers.TimeEmbed import DataEmbedding
+from utils.flags import flag
+
+
+@dataclass(frozen=True)
+class TimesNetFlags:
+    """TimesNet's own flags (run_main.py --top_k ...)."""
+
+    top_k: int = flag(5, "TimesNet: periods per TimesBlock")
+    num_kernels: int = flag(6, "TimesNet: kernels per Inception block")
 
 
 def fft_periods(x: torch.Tensor, k: int) -> tuple[list[int], torch.Tensor]:
@@ -71,6 +82,7 @@ class Model(nn.Module):
     """forward(x_enc (B, seq_len, enc_in), x_mark_enc (B, seq_len, F) or None, ...) -> (B, pred_len, c_out)."""
 
     channel_independent = False
+    flags = TimesNetFlags
 
     def __init__(self, configs):
         super().__init__()

@@ -12,12 +12,16 @@ A model class may set these class attributes (defaults in brackets):
   be built from; run by ``exp.config.validate`` before any data is read (N-HiTS's stack lists).
 - ``default_backbone`` [``layers.backbones.DEFAULT_BACKBONE``]: ``--llm_model`` when it is left
   out and no ``--llm_path`` is given (GPT4TS: GPT2, its paper's).
+- ``flags`` [none]: a dataclass declaring the model's own flags with ``utils.flags.flag``
+  (TimesNet's ``--top_k``, ...); :func:`model_flags` gathers them for the command line and the
+  run configuration, so adding a model with flags of its own touches no other file.
 """
 from __future__ import annotations
 
 import importlib
 
 from utils.errors import unknown_name
+from utils.flags import Flag, flags_of, merge
 
 MODEL_REGISTRY: dict[str, str] = {
     "TimeLLM": "models.TimeLLM",
@@ -45,3 +49,10 @@ def get_model_class(name: str):
 def model_attr(name: str, attr: str, default):
     """A registry model's class attribute (see module docstring), or ``default``."""
     return getattr(get_model_class(name), attr, default)
+
+
+def model_flags() -> list[tuple[str, list[Flag]]]:
+    """``[(model name, its own flags)]`` in registry order, each flag listed once (at the first model
+    that declares it: N-BEATS and N-HiTS share ``--layers``); models without flags are left out."""
+    declared = [(name, model_attr(name, "flags", None)) for name in MODEL_REGISTRY]
+    return merge([(name, flags_of(cls)) for name, cls in declared if cls is not None])

@@ -12,6 +12,8 @@ restores the forecast's scale. Encoder-only: the decoder input is ignored.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -19,6 +21,15 @@ from layers.SelfAttention_Family import AttentionLayer, FullAttention
 from layers.StandardNorm import window_norm
 from layers.TimeEmbed import DataEmbedding_inverted
 from layers.Transformer_EncDec import Encoder, EncoderLayer
+from utils.flags import flag
+
+
+@dataclass(frozen=True)
+class iTransformerFlags:
+    """iTransformer's own flags (run_main.py --use_norm)."""
+
+    use_norm: int = flag(1, "iTransformer: 1 normalises each window per variate and restores the "
+                            "forecast's scale")
 
 
 class Model(nn.Module):
@@ -29,6 +40,7 @@ class Model(nn.Module):
     """
 
     channel_independent = False
+    flags = iTransformerFlags
 
     def __init__(self, configs):
         super().__init__()
