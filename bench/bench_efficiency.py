@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
 
+from bench.harness import (add_plain_flags, child_json, md_header, md_row, peak_rss_mib,
+                           timed_steps)
 from data_provider.data_factory import data_provider
 from models import get_model_class
 from run_main import build_parser
@@ -58,32 +57,24 @@ def measure(argv: list[str], steps: int, warmup: int, threads: int) -> dict:
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(trainable, args)
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
+
+    def step(_) -> None:
         out = model(x, xm, y, ym)
         loss = torch.nn.functional.mse_loss(out[:, -args.pred_len:], y[:, -args.pred_len:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    times = timed_steps(step, range(warmup + steps), warmup)
     return {"trainable": sum(p.numel() for p in trainable),
             "total": sum(p.numel() for p in model.parameters()),
-            "step_s": statistics.median(times), "peak_mib": peak_kib / 1024}
+            "step_s": statistics.median(times), "peak_mib": peak_rss_mib()}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--llm_model", default="SmolLM2")
-    p.add_argument("--llm_layers", type=int, default=4)
-    p.add_argument("--batch_size", type=int, default=8)
-    p.add_argument("--seq_len", type=int, default=512)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--lora_r", type=int, default=8)
-    p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=2)
+    add_plain_flags(p, llm_model="SmolLM2", llm_layers=4, batch_size=8, seq_len=512, pred_len=96,
+                    lora_r=8, steps=5, warmup=2)
     p.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ns = p.parse_args(argv)
@@ -95,18 +86,17 @@ def main(argv=None) -> int:
         child = json.dumps(model_args(ns) + extra)
         cmd = [sys.executable, "-m", "bench.bench_efficiency", "--child", child, "--steps",
                str(ns.steps), "--warmup", str(ns.warmup), "--threads", str(ns.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        rows[name] = child_json(cmd)
     base = rows["LoRA only"]
     print(f"SmolLM2-style backbone {ns.llm_model} x {ns.llm_layers} layers, batch {ns.batch_size}, "
           f"seq_len {ns.seq_len}, pred_len {ns.pred_len}, LoRA r={ns.lora_r}, {ns.threads} thread(s), fp32, CPU\n")
-    print("| method | trainable params | peak memory (MiB) | step (s) | params vs LoRA only | memory vs LoRA only | speed vs LoRA only |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n".join(md_header(["method", "trainable params", "peak memory (MiB)", "step (s)",
+                               "params vs LoRA only", "memory vs LoRA only", "speed vs LoRA only"])))
     for name, r in rows.items():
-        print(f"| {name} | {r['trainable']:,} | {r['peak_mib']:.0f} | {r['step_s']:.3f} | "
-              f"{100 * (r['trainable'] / base['trainable'] - 1):+.1f}% | "
-              f"{100 * (r['peak_mib'] / base['peak_mib'] - 1):+.1f}% | "
-              f"{base['step_s'] / r['step_s']:.2f}x |")
+        print(md_row([name, f"{r['trainable']:,}", f"{r['peak_mib']:.0f}", f"{r['step_s']:.3f}",
+                      f"{100 * (r['trainable'] / base['trainable'] - 1):+.1f}%",
+                      f"{100 * (r['peak_mib'] / base['peak_mib'] - 1):+.1f}%",
+                      f"{base['step_s'] / r['step_s']:.2f}x"]))
     print("\nPaper (Time-LLM vs QLoRA, LLaMA-7B, ETTh1): 71.2% fewer trainable parameters, "
           "23.1% less memory, 25.3% faster.")
     return 0

@@ -20,7 +20,8 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from bench.bench_timellm import Variant, add_recipe_args, load_windows, model_configs
+from bench.harness import best_seconds, md_header, md_row, timed_steps
+from bench.timellm_parts import Variant, add_recipe_args, load_windows, model_configs
 from data_provider.data_factory import build_dataset
 
 FEWSHOT10_TRAIN = 5019   # ETTh1, L=512, H=96, 10%: 717 windows x 7 channels
@@ -50,13 +51,7 @@ def gemm_rate(m: int = 32 * 168, k: int = 576, n: int = 1536, repeats: int = 7) 
     """Measured fp32 GEMM rate (FLOP/s, best of ``repeats``) on the backbone's own shape: an
     evaluation batch of 32 windows x 168 tokens through SmolLM2's 576 -> 1536 MLP product."""
     a, w = torch.randn(m, k), torch.randn(n, k)
-    torch.nn.functional.linear(a, w)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        torch.nn.functional.linear(a, w)
-        times.append(time.perf_counter() - t0)
-    return 2 * m * k * n / min(times)
+    return 2 * m * k * n / best_seconds(lambda: torch.nn.functional.linear(a, w), repeats)
 
 
 def profile_eval(v, batches: list[torch.Tensor], top: int = 12) -> list[str]:
@@ -78,12 +73,12 @@ def profile_eval(v, batches: list[torch.Tensor], top: int = 12) -> list[str]:
         if e.name.startswith("timellm."):
             sections[e.name] = sections.get(e.name, 0.0) + e.time_range.elapsed_us() / 1e3 / n
     lines = [f"profiled {n} evaluation forwards of {len(batches[1])} windows: "
-             f"{total * 1e3 / n:.0f} ms each (profiler included)", "",
-             "| section | ms per forward |", "|---|---|"]
-    lines += [f"| {k} | {ms:.1f} |" for k, ms in sorted(sections.items(), key=lambda kv: -kv[1])]
-    lines += ["", "| op (self time) | ms per forward |", "|---|---|"]
+             f"{total * 1e3 / n:.0f} ms each (profiler included)", ""]
+    lines += md_header(["section", "ms per forward"])
+    lines += [md_row([k, f"{ms:.1f}"]) for k, ms in sorted(sections.items(), key=lambda kv: -kv[1])]
+    lines += ["", *md_header(["op (self time)", "ms per forward"])]
     ops = sorted(prof.key_averages(), key=lambda a: -a.self_cpu_time_total)[:top]
-    lines += [f"| {a.key} | {a.self_cpu_time_total / 1e3 / n:.1f} |" for a in ops]
+    lines += [md_row([a.key, f"{a.self_cpu_time_total / 1e3 / n:.1f}"]) for a in ops]
     return lines
 
 
@@ -128,13 +123,8 @@ def measure(args, layers: int, xs, ys, vx) -> dict:
     v = Variant(f"fast x{layers}", args, True, "cpu")
     model = v.model
     B = args.batch_size
-    v.train_step(xs[:B], ys[:B], seed=0)
-    train = []
-    for i in range(args.train_steps):
-        sl = slice((i + 1) * B, (i + 2) * B)
-        t0 = time.perf_counter()
-        v.train_step(xs[sl], ys[sl], seed=i + 1)
-        train.append(time.perf_counter() - t0)
+    train = timed_steps(lambda i: v.train_step(xs[i * B:(i + 1) * B], ys[i * B:(i + 1) * B], seed=i),
+                        range(args.train_steps + 1), warmup=1)
     rates = {}
     for eb in args.eval_batch_sizes:
         batches = [vx[s:s + eb] for s in range(0, args.windows, eb)]
@@ -158,9 +148,9 @@ def main(argv=None) -> int:
     print(f"training batch {args.batch_size}; {args.train_samples} training and {args.eval_samples} "
           "evaluation windows per epoch (10% few-shot ETTh1, L=512, H=96)\n")
     sizes = args.eval_batch_sizes
-    print("| llm_layers | train s/step | " + " | ".join(f"eval b{b} win/s" for b in sizes)
-          + " | floor win/s | per-window prompt tokens | epoch min (val only) | epoch min (val+test) |")
-    print("|---" * (6 + len(sizes)) + "|")
+    print("\n".join(md_header(["llm_layers", "train s/step", *(f"eval b{b} win/s" for b in sizes),
+                               "floor win/s", "per-window prompt tokens", "epoch min (val only)",
+                               "epoch min (val+test)"])))
     if args.profile:
         eb = args.eval_batch_sizes[0]
         v = Variant("profile", args, True, "cpu")
@@ -171,10 +161,9 @@ def main(argv=None) -> int:
         best = max(r["rates"].values())
         train_min = r["train_step"] * args.train_samples / args.batch_size / 60
         eval_min = args.eval_samples / best / 60
-        print(f"| {layers} | {r['train_step']:.3f} | "
-              + " | ".join(f"{r['rates'][b]:.1f}" for b in sizes)
-              + f" | {rate / r['flops']:.0f} | {r['prompt_tokens']:.0f} | {train_min + eval_min:.1f} "
-              f"| {train_min + 2 * eval_min:.1f} |", flush=True)
+        print(md_row([layers, f"{r['train_step']:.3f}", *(f"{r['rates'][b]:.1f}" for b in sizes),
+                      f"{rate / r['flops']:.0f}", f"{r['prompt_tokens']:.0f}",
+                      f"{train_min + eval_min:.1f}", f"{train_min + 2 * eval_min:.1f}"]), flush=True)
     return 0
 
 

@@ -4,7 +4,7 @@
         --json gpu.json
     python -m bench.bench_gpu --device cpu            # the small CPU stand-in (the defaults)
 
-Both paths are built from the same seed (same weights, ``bench.bench_timellm.Variant``) and fed
+Both paths are built from the same seed (same weights, ``bench.timellm_parts.Variant``) and fed
 the same real ETTh1 windows (L=512, H=96 unless told). With ``--precision bf16`` the frozen backbone
 is stored in bf16 (what ``--dtype auto`` gives a bf16 run) and the model runs under bf16 autocast;
 ``fp32`` runs in IEEE fp32 (TF32 off). Per path it measures: the training step (forward, backward,
@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from bench.bench_timellm import Variant, add_recipe_args, compare_first_step, load_windows, median
+from bench.harness import md_header, md_row, median, timed_steps
 from bench.host_reads import count_host_reads, cuda_syncs
+from bench.timellm_parts import Variant, add_recipe_args, compare_first_step, load_windows
 from exp.precision import set_tf32
 
 
@@ -58,25 +58,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def _step_without_read(v: Variant, x: torch.Tensor, y: torch.Tensor, seed: int) -> None:
-    """A training step as the trainer makes it, without reading the loss (it reads one in ten)."""
-    v.model.train()
-    torch.manual_seed(seed)
-    v.optimizer.zero_grad(set_to_none=True)
-    with v.context():
-        out = v.model(x, None, None, None)
-    F.mse_loss(out.float(), y).backward()
-    v.optimizer.step()
-
-
 def host_syncs(v: Variant, x, y, seed: int) -> tuple[int, list[str]]:
-    """Synchronisations (CUDA) or host reads of tensor values (CPU) in one training step."""
+    """Synchronisations (CUDA) or host reads of tensor values (CPU) in one training step that
+    does not read its loss (``Variant.step``; the trainer reads one in ten)."""
     if v.device == "cuda":
         with cuda_syncs() as seen:
-            _step_without_read(v, x, y, seed)
+            v.step(x, y, seed)
         return len(seen), seen[:5]
     with count_host_reads() as counts:
-        _step_without_read(v, x, y, seed)
+        v.step(x, y, seed)
     return sum(counts.values()), sorted(counts)
 
 
@@ -88,13 +78,8 @@ def measure(v: Variant, xs, ys, args) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    times = []
-    for s in range(args.steps):
-        v.sync()
-        t0 = time.perf_counter()
-        v.train_step(x, y, args.warmup + s)
-        v.sync()
-        times.append(time.perf_counter() - t0)
+    times = timed_steps(lambda s: v.train_step(x, y, s), range(args.warmup, args.warmup + args.steps),
+                        sync=v.sync)
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
     syncs, where = host_syncs(v, x, y, 99)
     batches = [xs[i * B:(i + 1) * B].to(device) for i in range(args.eval_batches)]
@@ -126,12 +111,12 @@ def main(argv=None) -> int:
           f"batch {args.batch_size}, L={args.seq_len}, H={args.pred_len}, {args.precision}")
     print(f"\nfirst step: loss fast {check['loss_fast']:.6f} plain {check['loss_plain']:.6f}; "
           f"gradients max relative diff {check['grad_max_rel_diff']:.1e}\n")
-    print("| path | train step (s) | eval forward (s) | peak memory, train (MiB) | host syncs / step |")
-    print("|---|---|---|---|---|")
+    print("\n".join(md_header(["path", "train step (s)", "eval forward (s)",
+                               "peak memory, train (MiB)", "host syncs / step"])))
     for name, r in rows.items():
         peak = "-" if r["peak_train_mib"] is None else f"{r['peak_train_mib']:.0f}"
-        print(f"| {name} | {r['train_step_s']:.4f} | {r['eval_forward_s']:.4f} | {peak} | "
-              f"{r['host_syncs_per_step']} |")
+        print(md_row([name, f"{r['train_step_s']:.4f}", f"{r['eval_forward_s']:.4f}", peak,
+                      r["host_syncs_per_step"]]))
     f, p = rows["fast"], rows["plain"]
     print(f"\nplain/fast: training {p['train_step_s'] / f['train_step_s']:.2f}x, evaluation "
           f"{p['eval_forward_s'] / f['eval_forward_s']:.2f}x")

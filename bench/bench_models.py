@@ -6,7 +6,7 @@ parameters (ETTh1 at horizon 96; M4 Hourly for the M4 models).
 
 Each row runs exactly what a run script would run: its ``run_main.py`` arguments are recorded
 from ``scripts/<Model>_ETTh1.sh`` with ``PRED_LENS=96`` (or an M4 script with ``PATTERNS=Hourly``;
-stub launchers, ``utils.launches``),
+stub launchers, ``bench.harness.script_recipe``),
 so the batch size, window and model size are the recipe's. Each row runs in its own process
 (peak memory is its own): the model is built by the registry, the optimiser by the trainer's
 ``build_optimizer``, and batches come from the trainer's own data loader (shuffled train split,
@@ -18,27 +18,22 @@ is not included). Printed as a markdown table; ``--json FILE`` keeps every measu
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
+from bench.harness import (REPO, ChildFailed, child_env, child_json, md_header, md_row, peak_rss_mib,
+                           recipe_config, script_recipe, timed_steps)
 from data_provider.data_factory import data_provider
-from exp.config import build_config
 from exp.tasks import get_task
 from models import get_model_class
-from run_main import build_parser
-from utils.launches import script_launches
 from utils.optim import build_optimizer
-
-REPO = Path(__file__).resolve().parents[1]
 
 # row label -> (script, launch environment, extra run_main.py arguments)
 ROWS: dict[str, tuple[str, dict[str, str], list[str]]] = {
@@ -66,36 +61,17 @@ def recipe(label: str) -> list[str]:
     """The ``run_main.py`` arguments of ``label``'s one run (horizon 96, or its M4 pattern),
     recorded from its script."""
     script, env, extra = ROWS[label]
-    launches = script_launches(REPO / script, {"PRED_LENS": "96", **env}, tuple(extra))
-    runs = [launch.run_args for launch in launches if launch.run_args]
-    if len(runs) != 1:
-        raise RuntimeError(f"{script} with PRED_LENS=96 {env} launched {len(runs)} runs, expected 1")
-    return runs[0]
-
-
-def anchored(argv: list[str]) -> list[str]:
-    """``argv`` with a relative ``--root_path`` (the scripts' ``./dataset/...``) made absolute
-    under the repository, so that a row measures from any working directory."""
-    out = list(argv)
-    for i, arg in enumerate(out[:-1]):
-        if arg == "--root_path" and not Path(out[i + 1]).is_absolute():
-            out[i + 1] = str(REPO / out[i + 1])
-    return out
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return script_recipe(script, env, tuple(extra))
 
 
 def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -> dict:
     """Build the run's model, data and optimiser in this process and time it."""
     torch.set_num_threads(threads)
-    flags = build_parser().parse_args(anchored(argv))
-    args = build_config(flags)
+    args = recipe_config(argv)
     torch.manual_seed(seed)
     _, train_loader = data_provider(args, "train")
     _, test_loader = data_provider(args, "test")
-    rss_before_model = _peak_rss_mib()
+    rss_before_model = peak_rss_mib()
     model = get_model_class(args.model)(args)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = build_optimizer(trainable, args)
@@ -106,29 +82,20 @@ def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -
         while True:
             yield from loader
 
-    train_batches, test_batches = batches(train_loader), batches(test_loader)
-    model.train()
-    step_times = []
-    for i in range(warmup + steps):
-        batch = next(train_batches)
-        t0 = time.perf_counter()
+    def train_step(batch) -> None:
         optimizer.zero_grad(set_to_none=True)
         out, true, loss_kwargs = task.forward(model, batch, device)
         loss = task.criterion(out.float(), true, **loss_kwargs)  # as the trainer calls it
         loss.backward()
         optimizer.step()
-        elapsed = time.perf_counter() - t0
-        if i >= warmup:
-            step_times.append(elapsed)
+
+    n = warmup + steps
+    model.train()
+    step_times = timed_steps(train_step, itertools.islice(batches(train_loader), n), warmup)
     model.eval()
-    eval_times = []
     with torch.no_grad():
-        for i in range(warmup + steps):
-            batch = next(test_batches)
-            t0 = time.perf_counter()
-            task.forward(model, batch, device)
-            if i >= warmup:
-                eval_times.append(time.perf_counter() - t0)
+        eval_times = timed_steps(lambda batch: task.forward(model, batch, device),
+                                 itertools.islice(batches(test_loader), n), warmup)
     step = statistics.median(step_times)
     return {
         "model": args.model, "seq_len": args.seq_len, "pred_len": args.pred_len,
@@ -137,7 +104,7 @@ def measure(argv: list[str], steps: int, warmup: int, threads: int, seed: int) -
         "trainable": sum(p.numel() for p in trainable),
         "train_step_s": step, "train_steps": step_times, "eval_forward_s": statistics.median(eval_times),
         "windows_per_s": args.batch_size / step, "steps_per_epoch": len(train_loader),
-        "epoch_min": len(train_loader) * step / 60, "peak_rss_mib": _peak_rss_mib(),
+        "epoch_min": len(train_loader) * step / 60, "peak_rss_mib": peak_rss_mib(),
         "rss_before_model_mib": rss_before_model, "threads": threads,
     }
 
@@ -148,27 +115,24 @@ def run_row(label: str, ns) -> dict:
     cmd = [sys.executable, "-m", "bench.bench_models", "--_worker", json.dumps(argv),
            "--steps", str(ns.steps), "--warmup", str(ns.warmup), "--threads", str(ns.threads),
            "--seed", str(ns.seed)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(ns.threads))
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"label": label, "error": tail}
-    return {"label": label, **json.loads(lines[-1])}
+    try:
+        return {"label": label, **child_json(cmd, cwd=REPO, env=child_env(ns.threads))}
+    except ChildFailed as failed:
+        return {"label": label, "error": (failed.stderr.strip().splitlines() or ["no output"])[-1]}
 
 
 def table(rows: list[dict]) -> list[str]:
-    out = ["| model | L | batch | data view | trainable params | train step (s) | windows/s | "
-           "eval forward (s) | steps/epoch | epoch (min) | peak RSS (MiB) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = md_header(["model", "L", "batch", "data view", "trainable params", "train step (s)",
+                     "windows/s", "eval forward (s)", "steps/epoch", "epoch (min)", "peak RSS (MiB)"])
     for r in rows:
         if "error" in r:
             out.append(f"| {r['label']} | | | | | error: {r['error']} | | | | | |")
             continue
-        out.append(f"| {r['label']} | {r['seq_len']} | {r['batch_size']} | {r['view']} | "
-                   f"{r['trainable']:,} | {r['train_step_s']:.4f} | {r['windows_per_s']:.1f} | "
-                   f"{r['eval_forward_s']:.4f} (batch {r['eval_batch_size']}) | "
-                   f"{r['steps_per_epoch']:,} | {r['epoch_min']:.3g} | {r['peak_rss_mib']:,.0f} |")
+        out.append(md_row([r["label"], r["seq_len"], r["batch_size"], r["view"], f"{r['trainable']:,}",
+                           f"{r['train_step_s']:.4f}", f"{r['windows_per_s']:.1f}",
+                           f"{r['eval_forward_s']:.4f} (batch {r['eval_batch_size']})",
+                           f"{r['steps_per_epoch']:,}", f"{r['epoch_min']:.3g}",
+                           f"{r['peak_rss_mib']:,.0f}"]))
     return out
 
 

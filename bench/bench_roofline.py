@@ -12,7 +12,7 @@ first and the later validation passes. Per part of the model:
 - FLOPs counted from the shapes (:func:`part_flops`; forward, plus the backward a training step
   runs: input gradients through the frozen backbone, input and weight gradients elsewhere);
 - the measured seconds (``torch.profiler`` with the model's ``timellm.*`` labels, backward time
-  attributed through autograd sequence numbers: ``bench.bench_timellm.breakdown``);
+  attributed through autograd sequence numbers: ``bench.timellm_parts.breakdown``);
 - the achieved GFLOP/s, its share of the GEMM peak measured in the same process (the mapping
   layer's forward GEMM, V x D x M, the largest product of a step) and the floor, FLOPs / peak.
 
@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from bench.bench_timellm import (Variant, add_recipe_args, breakdown, cpu_model, cpu_pressure,
-                                 load_windows, malloc_no_mmap)
+from bench.harness import best_seconds, cpu_model, cpu_pressure, malloc_no_mmap, md_header, md_row
+from bench.timellm_parts import Variant, add_recipe_args, breakdown, load_windows
+
 
 @dataclass(frozen=True)
 class Shapes:
@@ -104,12 +105,7 @@ def gemm_peak(vocab: int, d_llm: int, prototypes: int, repeats: int = 5) -> floa
     ``repeats`` (a peak; on a shared machine a median would count other tenants' load)."""
     g = torch.Generator().manual_seed(0)
     table, weight = torch.randn(vocab, d_llm, generator=g), torch.randn(vocab, prototypes, generator=g)
-    times = []
-    for _ in range(repeats + 1):
-        t0 = time.perf_counter()
-        torch.mm(weight.t(), table)
-        times.append(time.perf_counter() - t0)
-    return 2 * vocab * d_llm * prototypes / min(times[1:]) / 1e9
+    return 2 * vocab * d_llm * prototypes / best_seconds(lambda: torch.mm(weight.t(), table), repeats) / 1e9
 
 
 EVAL_SECTIONS = [("prompt statistics + text + tokenisation", "timellm.prompt"),
@@ -134,7 +130,7 @@ def eval_breakdown(model, x: torch.Tensor) -> dict[str, float]:
     return seconds
 
 
-TRAIN_ROWS = {  # bench_timellm.breakdown's rows -> this table's parts
+TRAIN_ROWS = {  # timellm_parts.breakdown's rows -> this table's parts
     "prompt statistics + text + tokenisation": "prompt statistics + text + tokenisation",
     "mapping layer forward": "mapping layer", "mapping layer backward": "mapping layer",
     "patch embedding (fwd+bwd)": "patch embedding",
@@ -166,21 +162,19 @@ def shapes_of(model, n: int, x: torch.Tensor, pred_len: int) -> Shapes:
 def table(title: str, seconds: dict[str, float], flops: dict[str, float], peak: float,
           samples: int) -> list[str]:
     lines = [f"### {title}", "",
-             "| part | GFLOP | seconds | share | GFLOP/s | of peak | floor (s) |",
-             "|---|---|---|---|---|---|---|"]
+             *md_header(["part", "GFLOP", "seconds", "share", "GFLOP/s", "of peak", "floor (s)"])]
     total = seconds["total (profiled)"]
-    for part, sec in seconds.items():
-        if part == "total (profiled)":
-            continue
-        f = flops.get(part)
-        if f:
-            lines.append(f"| {part} | {f / 1e9:,.1f} | {sec:.3f} | {sec / total:.0%} | "
-                         f"{f / 1e9 / sec:,.0f} | {f / 1e9 / sec / peak:.0%} | {f / 1e9 / peak:.3f} |")
-        else:
-            lines.append(f"| {part} | - | {sec:.3f} | {sec / total:.0%} | - | - | - |")
-    f_all = sum(flops.values())
-    lines.append(f"| **total** | {f_all / 1e9:,.1f} | {total:.3f} | 100% | {f_all / 1e9 / total:,.0f} | "
-                 f"{f_all / 1e9 / total / peak:.0%} | {f_all / 1e9 / peak:.3f} |")
+
+    def row(part: str, f: float | None, sec: float) -> str:
+        if not f:
+            return md_row([part, "-", f"{sec:.3f}", f"{sec / total:.0%}", "-", "-", "-"])
+        gflop = f / 1e9
+        return md_row([part, f"{gflop:,.1f}", f"{sec:.3f}", f"{sec / total:.0%}", f"{gflop / sec:,.0f}",
+                       f"{gflop / sec / peak:.0%}", f"{gflop / peak:.3f}"])
+
+    lines += [row(part, flops.get(part), sec) for part, sec in seconds.items()
+              if part != "total (profiled)"]
+    lines.append(row("**total**", sum(flops.values()), total))
     lines += ["", f"{samples / total:.1f} samples/s under the profiler", ""]
     return lines
 

@@ -50,55 +50,22 @@ if __name__ == "__main__" and "--thp" in sys.argv and "THP_MEM_ALLOC_ENABLE" not
     os.environ["THP_MEM_ALLOC_ENABLE"] = (sys.argv[sys.argv.index("--thp") + 1:] or ["0"])[0]
 
 import argparse  # noqa: E402
-import bisect  # noqa: E402
-import gc  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
-from torch.autograd import DeviceType  # noqa: E402
-from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
-from data_provider.data_factory import build_dataset  # noqa: E402
+from bench.harness import (cpu_model, cpu_pressure, malloc_no_mmap, md_header, md_row,  # noqa: E402
+                           median, timed)
+from bench.timellm_parts import (Variant, add_recipe_args, breakdown,  # noqa: E402
+                                 compare_first_step, load_windows, step_memory, window_indices)
 from layers.fast.mapping import MappingLayer  # noqa: E402
-from models.TimeLLM import Model  # noqa: E402
-from run_main import build_parser  # noqa: E402
-from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags, reuse_freed_memory  # noqa: E402
-from utils.optim import build_optimizer  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-
-SECTIONS = [  # (row label, forward label, include backward)
-    ("prompt statistics + text + tokenisation", "timellm.prompt", False),
-    ("mapping layer forward", "timellm.mapping", False),
-    ("mapping layer backward", "timellm.mapping", "only"),
-    ("patch embedding (fwd+bwd)", "timellm.patch_embedding", True),
-    ("reprogramming (fwd+bwd)", "timellm.reprogramming", True),
-    ("LLM prompt part (no_grad KV cache)", "timellm.llm_prompt", False),
-    ("LLM patch part (fwd+bwd); plain: whole [prompt;patches]", None, True),
-    ("head (fwd+bwd)", "timellm.head", True),
-    ("optimizer step", "timellm.optimizer", False),
-]
+from utils.cpu import NATIVE_BF16_FLAGS, cpu_flags  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- setup
-def add_recipe_args(p: argparse.ArgumentParser, learning_rate: float) -> None:
-    """The model flags every Time-LLM benchmark shares (the paper's ETTh1 recipe at L=512)."""
-    p.add_argument("--seq_len", type=int, default=512)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=32)
-    p.add_argument("--d_ff", type=int, default=128)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--num_tokens", type=int, default=1000)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--learning_rate", type=float, default=learning_rate)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--llm_model", default="SmolLM2")
@@ -133,31 +100,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def malloc_no_mmap() -> str:
-    """Make glibc keep freed memory for reuse (``utils.cpu.reuse_freed_memory``, what
-    ``run_main.py --reuse_memory 1`` does); returns what was done, for the header."""
-    if reuse_freed_memory():
-        return "mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=1 GiB)"
-    return "mallopt unavailable (not glibc)"
-
-
-def cpu_pressure() -> str:
-    try:
-        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except OSError:
-        return "n/a"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def bf16_support() -> str:
     flags = cpu_flags()
     native = sorted(f for f in flags if f in (*NATIVE_BF16_FLAGS, "amx_tile"))
@@ -186,290 +128,7 @@ def header(args) -> list[str]:
     ]
 
 
-def model_configs(args, fast: bool, **extra) -> argparse.Namespace:
-    """The run's flags as ``run_main.py`` parses them (ETTh1, channel-independent Time-LLM)."""
-    argv = ["--model", "TimeLLM", "--data", "ETTh1", "--root_path", str(REPO / "dataset" / "ETT-small"),
-            "--data_path", "ETTh1.csv", "--features", "M", "--seq_len", str(args.seq_len),
-            "--label_len", "48", "--pred_len", str(args.pred_len), "--enc_in", "1",
-            "--d_model", str(args.d_model), "--d_ff", str(args.d_ff), "--n_heads", str(args.n_heads),
-            "--llm_model", args.llm_model, "--llm_layers", str(args.llm_layers),
-            "--num_tokens", str(args.num_tokens), "--dropout", str(args.dropout),
-            "--learning_rate", str(args.learning_rate), "--fast_path", str(int(fast)),
-            "--seed", str(args.seed)]
-    configs = build_parser().parse_args(argv)
-    configs.channel_independence = 1
-    for key, value in extra.items():
-        setattr(configs, key, value)
-    return configs
-
-
-def load_windows(args, n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` random (seeded) windows of the ETTh1 train split: x (n, T, 1), y (n, H, 1)."""
-    dataset = build_dataset(model_configs(args, True), "train")
-    g = torch.Generator().manual_seed(args.seed)
-    index = torch.randperm(len(dataset), generator=g)[:n].tolist()
-    xs, ys = [], []
-    for i in index:
-        seq_x, seq_y, _, _ = dataset[i]
-        xs.append(torch.from_numpy(seq_x))
-        ys.append(torch.from_numpy(seq_y[-args.pred_len:]))
-    return torch.stack(xs), torch.stack(ys)
-
-
-class Variant:
-    """One model + its optimiser (built by the trainer's own ``build_optimizer``)."""
-
-    def __init__(self, name: str, args, fast: bool, device: str, autocast: str | None = None,
-                 **extra):
-        self.name, self.fast, self.device, self.autocast = name, fast, device, autocast
-        configs = model_configs(args, fast, **extra)
-        torch.manual_seed(args.seed)
-        self.model = Model(configs).to(device)
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = build_optimizer(self.params, configs)
-        self.exact = autocast is None and not extra.get("mapping_vocab")
-
-    def context(self):
-        if self.autocast is None:
-            return nullcontext()
-        return torch.autocast(self.device, dtype=getattr(torch, self.autocast))
-
-    def sync(self) -> None:
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> float:
-        model = self.model
-        model.train()
-        torch.manual_seed(seed)  # same dropout masks for every variant
-        self.optimizer.zero_grad(set_to_none=True)
-        with self.context():
-            out = model(x, None, None, None)
-        loss = torch.nn.functional.mse_loss(out.float(), y)
-        with record_function("bench.backward"):
-            loss.backward()
-        with record_function("timellm.optimizer"):
-            self.optimizer.step()
-        return loss.item()
-
-    def eval_pass(self, batches: list[torch.Tensor]) -> tuple[list[float], list[torch.Tensor]]:
-        """One evaluation pass as the trainer runs it (caches start empty): per-batch seconds."""
-        model = self.model
-        model.train()  # a new pass after training: what the trainer does every epoch
-        model.eval()
-        times, outs = [], []
-        with torch.no_grad(), self.context():
-            for x in batches:
-                self.sync()
-                t0 = time.perf_counter()
-                out = model(x, None, None, None)
-                self.sync()
-                times.append(time.perf_counter() - t0)
-                outs.append(out.float())
-        return times, outs
-
-
-def timed(fn, sync) -> tuple[float, float, object]:
-    sync()
-    w0, c0 = time.perf_counter(), time.process_time()
-    result = fn()
-    sync()
-    return time.perf_counter() - w0, time.process_time() - c0, result
-
-
-def median(values) -> float:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else float("nan")
-
-
-def reference_layout_grads(model) -> dict[str, torch.Tensor]:
-    """Trainable gradients by name, in the reference's (state_dict) layout."""
-    grads = {}
-    for module_name, module in model.named_modules():
-        for name, p in module.named_parameters(recurse=False):
-            if not p.requires_grad or p.grad is None:
-                continue
-            g = p.grad
-            if isinstance(module, MappingLayer) and name == "weight" and module.transposed:
-                g = g.t()
-            grads[f"{module_name}.{name}" if module_name else name] = g.detach().float().cpu()
-    return grads
-
-
-# ----------------------------------------------------------------------------- memory
-def _tensor_bytes(tensors) -> int:
-    seen, total = set(), 0
-    for t in tensors:
-        if t is None or not isinstance(t, torch.Tensor):
-            continue
-        key = (t.untyped_storage().data_ptr(), t.device)
-        if key in seen:
-            continue
-        seen.add(key)
-        total += t.untyped_storage().nbytes()
-    return total
-
-
-def static_memory(v: Variant) -> dict[str, int]:
-    model, opt = v.model, v.optimizer
-    params = _tensor_bytes(list(model.parameters()) + list(model.buffers()))
-    grads = sum(p.numel() * p.element_size() for p in v.params)
-    state = _tensor_bytes(t for s in opt.state.values() for t in s.values())
-    caches = []
-    kv_cache = getattr(model, "_kv_cache", None)  # the fast path's prompt KV cache
-    for entry in getattr(kv_cache, "_prefixes", {}).values():
-        caches += [t for kv in entry[1] for t in kv]
-    mapping = getattr(model, "mapping_layer", None)
-    if getattr(mapping, "_table_cache", None):
-        caches.append(mapping._table_cache[1])
-    if getattr(mapping, "_grad_buffer", None) is not None:  # the reused weight-gradient memory
-        caches.append(mapping._grad_buffer)
-    live = [p.grad for p in v.params]
-    live_grads = _tensor_bytes(live)
-    runner = getattr(kv_cache, "_runner", None)
-    packs = getattr(runner, "packs", None)  # oneDNN's packed copies of the backbone's weights
-    return {"params": params, "grads": grads, "optimizer_state": state,
-            "caches": _tensor_bytes(caches + live) - live_grads + (packs.nbytes if packs else 0),
-            "live_grads": live_grads}
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _rss_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def step_memory(v: Variant, x, y, seed: int) -> dict:
-    """Peak memory of one training step: live tensor bytes (profiler allocation events) on top
-    of what is allocated before the step, and the process's peak RSS during the step."""
-    v.optimizer.zero_grad(set_to_none=True)  # the trainer's first act; and frees of blocks allocated
-    v.model.train()                          # before profiling would go unrecorded
-    gc.collect()
-    before = static_memory(v)
-    base = before["params"] + before["optimizer_state"] + before["caches"] + before["live_grads"]
-    if v.device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        start = torch.cuda.memory_allocated()
-        v.train_step(x, y, seed)
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - start + base
-        rss = None
-    else:
-        reset = _reset_peak_rss()
-        rss0 = _rss_kib("VmRSS")
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            v.train_step(x, y, seed)
-        kineto = list(prof.profiler.kineto_results.events())
-        events = [e for e in kineto if e.name() == "[memory]" and e.device_type() == DeviceType.CPU]
-        events.sort(key=lambda e: e.start_ns())
-        backward_at = min((e.start_ns() for e in kineto if e.name() == "bench.backward"),
-                          default=None)
-        level, top, saved = 0, 0, None
-        for e in events:
-            if saved is None and backward_at is not None and e.start_ns() >= backward_at:
-                saved = level  # what the forward left alive for the backward (+ outputs)
-            level += e.nbytes()
-            top = max(top, level)
-        peak = base + top
-        hwm = _rss_kib("VmHWM") if reset else None
-        rss = {"rss_before": rss0 * 1024 if rss0 else None, "peak_rss": hwm * 1024 if hwm else None}
-    fixed = before["params"] + before["grads"] + before["optimizer_state"]
-    saved_bytes = saved if v.device != "cuda" else None
-    return {"peak": peak, **before, "activations": peak - fixed, "saved_for_backward": saved_bytes,
-            "rss": rss}
-
-
-# ----------------------------------------------------------------------------- breakdown
-def breakdown(v: Variant, x, y, seed: int) -> dict[str, float]:
-    """Seconds per section of one profiled training step (profiler overhead included)."""
-    v.sync()
-    t0 = time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        v.train_step(x, y, seed)
-    total = time.perf_counter() - t0
-    events = list(prof.events())
-    ops = sorted((e for e in events if e.sequence_nr >= 0
-                  and not e.name.startswith("autograd::engine")), key=lambda e: e.time_range.start)
-    starts = [e.time_range.start for e in ops]
-    backward_by_seq = defaultdict(float)
-    for e in events:
-        if e.name.startswith("autograd::engine::evaluate_function:"):
-            backward_by_seq[e.sequence_nr] += e.time_range.elapsed_us()
-
-    forward, seqs, labelled = defaultdict(float), defaultdict(set), defaultdict(float)
-    for e in events:
-        if not e.name.startswith("timellm."):
-            continue
-        labelled[e.name] += e.time_range.elapsed_us()
-        if e.name.endswith(".backward") or e.name == "timellm.optimizer":
-            continue
-        forward[e.name] += e.time_range.elapsed_us()
-        lo = bisect.bisect_left(starts, e.time_range.start)
-        hi = bisect.bisect_right(starts, e.time_range.end)
-        seqs[e.name].update(op.sequence_nr for op in ops[lo:hi] if op.thread == e.thread)
-    back = {name: sum(backward_by_seq.get(s, 0.0) for s in ss) for name, ss in seqs.items()}
-    if not back.get("timellm.mapping"):  # a custom Function: its backward carries its own label
-        back["timellm.mapping"] = labelled.get("timellm.mapping.backward", 0.0)
-    out = {}
-    for row, label, with_back in SECTIONS:
-        if label is None:  # the LLM over the patches (fast) or the whole sequence (plain)
-            label = "timellm.llm_patches" if "timellm.llm_patches" in forward else "timellm.llm"
-        if label == "timellm.optimizer":
-            value = labelled.get(label, 0.0)
-        elif with_back == "only":
-            value = back.get(label, 0.0)
-        else:
-            value = forward.get(label, 0.0) + (back.get(label, 0.0) if with_back else 0.0)
-        out[row] = value / 1e6
-    out["other (loss, norm, glue, profiler)"] = total - sum(out.values())
-    out["total (profiled)"] = total
-    return out
-
-
 # ----------------------------------------------------------------------------- suites
-def compare_first_step(fast: Variant, plain: Variant, x, y, seed: int) -> dict:
-    """Loss, output and gradients of fast vs plain from identical weights (no optimiser step)."""
-    res = {}
-    for v in (fast, plain):
-        v.model.train()
-        torch.manual_seed(seed)
-        v.model.zero_grad(set_to_none=True)
-        with v.context():
-            out = v.model(x, None, None, None)
-        loss = torch.nn.functional.mse_loss(out.float(), y)
-        loss.backward()
-        res[v.name] = (loss.item(), out.detach().float().cpu(), reference_layout_grads(v.model))
-        v.model.zero_grad(set_to_none=True)
-    lf, of, gf = res[fast.name]
-    lp, op, gp = res[plain.name]
-    scale = max(g.abs().max().item() for g in gp.values())
-    rel, tiny = {}, {}
-    for n in gp:
-        err, size = (gf[n] - gp[n]).abs().max().item(), gp[n].abs().max().item()
-        if size < 1e-6 * scale:  # a gradient that is zero in exact arithmetic (the key bias:
-            tiny[n] = err        # softmax ignores a shift shared by all keys): absolute error
-        else:
-            rel[n] = err / size
-    return {"loss_fast": lf, "loss_plain": lp, "loss_diff": abs(lf - lp),
-            "output_max_abs_diff": (of - op).abs().max().item(),
-            "grad_max_rel_diff": max(rel.values()), "grad_worst": max(rel, key=rel.get),
-            "grad_zero_abs": tiny, "grad_scale": scale,
-            "n_grads": len(rel) + len(tiny), "same_grad_names": set(gf) == set(gp)}
-
-
 def trainable_state(model) -> dict[str, torch.Tensor]:
     names = {n for n, p in model.named_parameters() if p.requires_grad}
     return {k: t for k, t in model.state_dict().items() if k in names}
@@ -488,11 +147,6 @@ def sync_weights(variants: list["Variant"]) -> None:
         own = trainable_state(v.model)
         if all(k in own and own[k].shape == t.shape for k, t in source.items()):
             v.model.load_state_dict(source, strict=False)
-
-
-def window_indices(start: int, B: int, n: int) -> list[int]:
-    """B consecutive indices from ``start``, wrapping around the ``n`` loaded windows."""
-    return [(start + j) % n for j in range(B)]
 
 
 def rotated(items: list, r: int) -> list:
@@ -661,17 +315,16 @@ def fmt_mb(x) -> str:
 
 def print_suite(lines: list[str], results: list[dict], names: list[str], device: str) -> None:
     fast, plain = names[0], names[1]
-    lines += ["", f"## Training step and evaluation forward ({device}; seconds, medians)", "",
-              "| batch | variant | train step | (cpu s) | eval forward (steady) | eval pass mean | "
-              "train plain/this | eval plain/this |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", f"## Training step and evaluation forward ({device}; seconds, medians)", ""]
+    lines += md_header(["batch", "variant", "train step", "(cpu s)", "eval forward (steady)",
+                        "eval pass mean", "train plain/this", "eval plain/this"])
     for res in results:
         tp, ep = res["train"][plain]["median"], res["eval"][plain]["median"]
         for name in names:
             t, e = res["train"][name], res["eval"][name]
-            lines.append(f"| {res['B']} | {name} | {fmt_s(t['median'])} | {fmt_s(t['cpu'])} | "
-                         f"{fmt_s(e['median'])} | {fmt_s(e['pass_mean'])} | "
-                         f"**{tp / t['median']:.2f}x** | **{ep / e['median']:.2f}x** |")
+            lines.append(md_row([res["B"], name, fmt_s(t["median"]), fmt_s(t["cpu"]),
+                                 fmt_s(e["median"]), fmt_s(e["pass_mean"]),
+                                 f"**{tp / t['median']:.2f}x**", f"**{ep / e['median']:.2f}x**"]))
     lines += ["", "Agreement with the fast path over the timed steps (every step starts from the "
               "fast path's weights, same batch, same dropout seed; evaluation after syncing):", ""]
     for res in results:
@@ -680,19 +333,19 @@ def print_suite(lines: list[str], results: list[dict], names: list[str], device:
                          f"{res['train'][name]['max_loss_diff_vs_' + fast]:.2e}; eval outputs max "
                          f"|diff| {res['eval'][name]['max_abs_diff_vs_' + fast]:.2e}")
     if any("memory" in r for r in results):
-        lines += ["", f"## Peak memory of a training step ({device}; MiB)", "",
-                  "| batch | path | peak | params (all) | grads | optimizer state | caches | "
-                  "activations + temporaries (peak - params - grads - optimizer) | "
-                  "activations saved for backward | peak RSS |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", f"## Peak memory of a training step ({device}; MiB)", ""]
+        lines += md_header(["batch", "path", "peak", "params (all)", "grads", "optimizer state",
+                            "caches",
+                            "activations + temporaries (peak - params - grads - optimizer)",
+                            "activations saved for backward", "peak RSS"])
         for res in results:
             for name, m in res.get("memory", {}).items():
                 rss = (m.get("rss") or {}).get("peak_rss")
-                lines.append(f"| {res['B']} | {name} | {fmt_mb(m['peak'])} | {fmt_mb(m['params'])} | "
-                             f"{fmt_mb(m['grads'])} | {fmt_mb(m['optimizer_state'])} | "
-                             f"{fmt_mb(m['caches'])} | {fmt_mb(m['activations'])} "
-                             f"({m['activations'] / m['peak']:.0%}) | "
-                             f"{fmt_mb(m.get('saved_for_backward'))} | {fmt_mb(rss)} |")
+                lines.append(md_row([res["B"], name, fmt_mb(m["peak"]), fmt_mb(m["params"]),
+                                     fmt_mb(m["grads"]), fmt_mb(m["optimizer_state"]),
+                                     fmt_mb(m["caches"]),
+                                     f"{fmt_mb(m['activations'])} ({m['activations'] / m['peak']:.0%})",
+                                     fmt_mb(m.get("saved_for_backward")), fmt_mb(rss)]))
         lines += ["", "Peak = tensors alive before the step (after `zero_grad`) + the highest "
                   "level of the profiler's allocation events during it; caches (prompt-prefix KV, "
                   "converted table, the reused weight-gradient memory, oneDNN's packed copies of "
@@ -705,12 +358,12 @@ def print_suite(lines: list[str], results: list[dict], names: list[str], device:
         if not res.get("breakdown"):
             continue
         bd = res["breakdown"]
-        lines += ["", f"## Breakdown of one profiled training step, batch {res['B']} (seconds)", "",
-                  f"| section | {fast} | {plain} | plain/fast |", "|---|---|---|---|"]
+        lines += ["", f"## Breakdown of one profiled training step, batch {res['B']} (seconds)", ""]
+        lines += md_header(["section", fast, plain, "plain/fast"])
         for row in bd[fast]:
             a, b = bd[fast][row], bd[plain][row]
             ratio = f"{b / a:.1f}x" if a > 1e-4 else "-"
-            lines.append(f"| {row} | {a:.3f} | {b:.3f} | {ratio} |")
+            lines.append(md_row([row, f"{a:.3f}", f"{b:.3f}", ratio]))
 
 
 def main(argv=None) -> int:
@@ -771,19 +424,17 @@ def main(argv=None) -> int:
             B = args.batch_sizes[0]
             ab = fast_ablation(fast, plain, xs, B, args)
             part += ["", f"## Where the fast evaluation's speed comes from ({device}, batch {B}; "
-                     "evaluation forward, seconds, medians, alternating)", "",
-                     "| variant | eval forward | plain/this |", "|---|---|---|"]
-            for name, t in ab.items():
-                part.append(f"| {name} | {fmt_s(t)} | {ab[plain.name] / t:.2f}x |")
+                     "evaluation forward, seconds, medians, alternating)", ""]
+            part += md_header(["variant", "eval forward", "plain/this"])
+            part += [md_row([name, fmt_s(t), f"{ab[plain.name] / t:.2f}x"]) for name, t in ab.items()]
             record[f"ablation_{device}"] = ab
         if args.throughput_batches:
             tp_variants = [fast, plain] if args.throughput_plain else [fast]
             tp = throughput(tp_variants, xs, ys, args.throughput_batches, args)
-            part += ["", f"## Training throughput ({device}; windows/s)", "",
-                     "| batch | " + " | ".join(v.name for v in tp_variants) + " |",
-                     "|---|" + "---|" * len(tp_variants)]
-            for B, row in tp.items():
-                part.append(f"| {B} | " + " | ".join(f"{row[v.name]:.2f}" for v in tp_variants) + " |")
+            part += ["", f"## Training throughput ({device}; windows/s)", ""]
+            part += md_header(["batch", *(v.name for v in tp_variants)])
+            part += [md_row([B, *(f"{row[v.name]:.2f}" for v in tp_variants)])
+                     for B, row in tp.items()]
             record[f"throughput_{device}"] = tp
         print("\n".join(part), flush=True)
         lines += part
@@ -794,13 +445,14 @@ def main(argv=None) -> int:
             del suite, fast, plain, model
             floor = mapping_floor(table, args.num_tokens, args.repeats, args.learning_rate)
             part = ["", f"## Mapping layer alone ({device}; vocab {table.shape[0]:,} x "
-                    f"{args.num_tokens} on the {table.shape[1]}-wide table; seconds, medians)", "",
-                    "| implementation | forward GEMM | weight-gradient GEMM | Adam update | total | "
-                    "GFLOP/s fwd / grad |", "|---|---|---|---|---|---|"]
+                    f"{args.num_tokens} on the {table.shape[1]}-wide table; seconds, medians)", ""]
+            part += md_header(["implementation", "forward GEMM", "weight-gradient GEMM",
+                               "Adam update", "total", "GFLOP/s fwd / grad"])
             for name, row in floor.items():
-                part.append(f"| {name} | {row['forward']:.3f} | {row['weight gradient']:.3f} | "
-                            f"{row['Adam update']:.3f} | **{row['total']:.3f}** | "
-                            f"{row['forward GFLOP/s']:.0f} / {row['weight-gradient GFLOP/s']:.0f} |")
+                part.append(md_row([name, f"{row['forward']:.3f}", f"{row['weight gradient']:.3f}",
+                                    f"{row['Adam update']:.3f}", f"**{row['total']:.3f}**",
+                                    f"{row['forward GFLOP/s']:.0f} / "
+                                    f"{row['weight-gradient GFLOP/s']:.0f}"]))
             part += ["", "The first row is the floor of an exact training step: the prototypes "
                      "depend on every weight, so both GEMMs and the update of all "
                      f"{table.shape[0] * args.num_tokens:,} weights are needed every step."]

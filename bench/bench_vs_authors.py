@@ -19,7 +19,7 @@ Time-LLM against the authors' ``models/TimeLLM.py`` (github.com/KimMeen/Time-LLM
     #   git --git-dir=<bare copy> archive HEAD | tar -x -C /tmp/authors/Time-LLM
     python -m bench.bench_vs_authors --model TimeLLM --steps 3 --warmup 1 --rounds 1 --threads 1
 
-The recipe is the paper's ETTh1 one at L=512 (``bench.bench_timellm.add_recipe_args``, learning
+The recipe is the paper's ETTh1 one at L=512 (``bench.timellm_parts.add_recipe_args``, learning
 rate 0.01), channel-independent (each window is one series, ``enc_in`` 1), with SmolLM2-135M
 truncated to ``--llm_layers``; ours runs its default fast path. Their Model asks the hub for
 LLaMA-7B: in their process only, ``LlamaConfig``/``LlamaModel``/``LlamaTokenizer.from_pretrained``
@@ -40,26 +40,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-from bench.bench_models import ROWS, anchored, recipe
-from bench.bench_timellm import (add_recipe_args, cpu_model, cpu_pressure, load_windows,
-                                 model_configs, window_indices)
+from bench.harness import (REPO, ChildFailed, child_env, child_json, cpu_model, cpu_pressure,
+                           md_header, md_row, recipe_config, script_recipe)
+from bench.timellm_parts import add_recipe_args, load_windows, model_configs, window_indices
 from data_provider.data_factory import data_provider
-from exp.config import build_config
 from layers.backbones import backbone_spec
 from models import get_model_class
-from run_main import build_parser
 from utils.authors import STAND_INS, authors_root, missing_message
-
-REPO = Path(__file__).resolve().parents[1]
 
 # model -> (authors' repository folder, their module, configuration keys their Model reads,
 #           packages to stand in for, our buffers they compute themselves)
@@ -115,9 +109,7 @@ def prepare(model: str, workdir: Path, n_batches: int) -> dict:
     """Record the recipe, build our model (its initial weights are both sides' weights) and save
     ``n_batches`` training batches; returns the spec the workers read."""
     folder, module, keys, stubs, own = AUTHORS[model]
-    label = next(k for k, (script, _, _) in ROWS.items() if script == f"scripts/{model}_ETTh1.sh")
-    flags = build_parser().parse_args(anchored(recipe(label)))
-    args = build_config(flags)
+    args = recipe_config(script_recipe(f"scripts/{model}_ETTh1.sh"))
     torch.manual_seed(args.seed)
     ours = get_model_class(model)(args)
     torch.save(ours.state_dict(), workdir / "state.pt")
@@ -137,15 +129,20 @@ def prepare(model: str, workdir: Path, n_batches: int) -> dict:
     return spec
 
 
+def run_worker(side: str, source: str, args: list[str], cwd: str, threads: int) -> dict:
+    """Run a worker's ``source`` for ``side`` (theirs or ours) in a fresh process from ``cwd``
+    (only that folder on the path); its JSON answer, or the end of its errors and an exit."""
+    try:
+        return child_json([sys.executable, "-c", source, side, *args], cwd=cwd,
+                          env=child_env(threads, PYTHONPATH=""))
+    except ChildFailed as failed:
+        sys.stderr.write(failed.stderr[-3000:])
+        raise SystemExit(f"error: the {side} worker failed (its error output is above)") from None
+
+
 def run_side(side: str, workdir: Path, ns, cwd: str) -> dict:
-    cmd = [sys.executable, "-c", WORKER, side, str(workdir), str(ns.steps), str(ns.warmup),
-           str(ns.threads)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(ns.threads), PYTHONPATH="")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"error: the {side} worker failed (its error output is above)")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_worker(side, WORKER, [str(workdir), str(ns.steps), str(ns.warmup), str(ns.threads)],
+                      cwd, ns.threads)
 
 
 # ----------------------------------------------------------------------------- Time-LLM
@@ -198,7 +195,7 @@ def theirs():
 
 def ours():
     sys.path.insert(0, spec["ours"])
-    from bench.bench_timellm import model_configs
+    from bench.timellm_parts import model_configs
     from models.TimeLLM import Model
     from utils.optim import build_optimizer
     from utils.cpu import reuse_freed_memory
@@ -250,8 +247,8 @@ print(json.dumps(result))
 
 
 def timellm_recipe(ns) -> argparse.Namespace:
-    """The paper's ETTh1 recipe at L=512 (``bench_timellm``'s defaults, learning rate 0.01) with
-    SmolLM2 truncated to ``ns.llm_layers``: the arguments ``bench_timellm.model_configs`` reads."""
+    """The paper's ETTh1 recipe at L=512 (``add_recipe_args``' defaults, learning rate 0.01) with
+    SmolLM2 truncated to ``ns.llm_layers``: the arguments ``timellm_parts.model_configs`` reads."""
     p = argparse.ArgumentParser()
     add_recipe_args(p, learning_rate=0.01)
     args = p.parse_args([])
@@ -272,7 +269,7 @@ def reference_configs(configs, llm_dim: int) -> dict:
 def timellm_batches(xs: torch.Tensor, ys: torch.Tensor, B: int, n_train: int, n_eval: int,
                     offset: int) -> dict:
     """``n_train`` training batches (x (B, T, 1), y (B, H, 1)) and ``n_eval`` evaluation inputs of
-    B consecutive windows, as ``bench_timellm.run_batch`` picks them."""
+    B consecutive windows, as ``python -m bench.bench_timellm`` picks them."""
     n = xs.shape[0]
     train = [(xs[idx], ys[idx]) for idx in
              (window_indices(offset + i * B, B, n) for i in range(n_train))]
@@ -302,34 +299,20 @@ def prepare_timellm(ns, workdir: Path) -> dict:
     return spec
 
 
-def run_timellm_side(side: str, workdir: Path, ns, cwd: str) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(ns.threads), PYTHONPATH="")
-    proc = subprocess.run([sys.executable, "-c", TIMELLM_WORKER, side, str(workdir)], cwd=cwd,
-                          env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"error: the {side} worker failed (its error output is above)")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def timellm_table(batch_sizes: list[int], runs: dict[str, list[dict]]) -> list[str]:
     """Markdown rows: per batch size the median training step over every timed step of every
     round and the median evaluation passes over rounds (a run's first validation pass, then a
     later one, which our evaluation prompt store shortens), theirs, ours and theirs/ours."""
-    lines = ["| batch | train step theirs (s) | ours (s) | theirs/ours | first eval pass theirs (s) | "
-             "ours (s) | theirs/ours | later eval pass theirs (s) | ours (s) | theirs/ours |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = md_header(["batch", "train step theirs (s)", "ours (s)", "theirs/ours",
+                       "first eval pass theirs (s)", "ours (s)", "theirs/ours",
+                       "later eval pass theirs (s)", "ours (s)", "theirs/ours"])
     for B in batch_sizes:
-        train = {s: statistics.median(t for r in runs[s] for t in r["rows"][str(B)]["steps"])
-                 for s in ("theirs", "ours")}
-        row = f"| {B} | {train['theirs']:.3f} | {train['ours']:.3f} | " \
-              f"{train['theirs'] / train['ours']:.2f}x |"
-        for key in ("eval_pass", "eval_later"):
-            evals = {s: statistics.median(r["rows"][str(B)][key] for r in runs[s])
-                     for s in ("theirs", "ours")}
-            row += (f" {evals['theirs']:.3f} | {evals['ours']:.3f} | "
-                    f"{evals['theirs'] / evals['ours']:.2f}x |")
-        lines.append(row)
+        medians = [{s: statistics.median(t for r in runs[s] for t in r["rows"][str(B)]["steps"])
+                    for s in ("theirs", "ours")}]
+        medians += [{s: statistics.median(r["rows"][str(B)][key] for r in runs[s])
+                     for s in ("theirs", "ours")} for key in ("eval_pass", "eval_later")]
+        lines.append(md_row([B, *(cell for m in medians for cell in (
+            f"{m['theirs']:.3f}", f"{m['ours']:.3f}", f"{m['theirs'] / m['ours']:.2f}x"))]))
     return lines
 
 
@@ -341,7 +324,7 @@ def main_timellm(ns) -> int:
         runs: dict[str, list[dict]] = {"theirs": [], "ours": []}
         for _ in range(ns.rounds):
             for side, cwd in (("theirs", spec["repo"]), ("ours", str(REPO))):
-                runs[side].append(run_timellm_side(side, workdir, ns, cwd))
+                runs[side].append(run_worker(side, TIMELLM_WORKER, [str(workdir)], cwd, ns.threads))
         out_diff = {B: (torch.load(workdir / f"eval_theirs_{B}.pt")
                         - torch.load(workdir / f"eval_ours_{B}.pt")).abs().max().item()
                     for B in ns.batch_sizes}
@@ -396,10 +379,9 @@ def main(argv=None) -> int:
     print(f"# {ns.model}, ETTh1-96 recipe (batch {spec['batch_size']}, "
           f"{spec['steps_per_epoch']} steps an epoch), {ns.threads} thread(s), "
           f"median of {ns.steps} steps after {ns.warmup}, processes alternating")
-    print("| round | code | train step (s) | epoch estimate (min) |")
-    print("|---|---|---|---|")
+    print("\n".join(md_header(["round", "code", "train step (s)", "epoch estimate (min)"])))
     for r, side, median in rows:
-        print(f"| {r} | {side} | {median:.3f} | {median * spec['steps_per_epoch'] / 60:.1f} |")
+        print(md_row([r, side, f"{median:.3f}", f"{median * spec['steps_per_epoch'] / 60:.1f}"]))
     for side in ("theirs", "ours"):
         meds = [m for _, s, m in rows if s == side]
         print(f"{side}: median over rounds {statistics.median(meds):.3f} s/step")

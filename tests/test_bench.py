@@ -1,12 +1,17 @@
-"""The benchmarks' recipes are the scripts' own (no separate copy that could drift)."""
+"""The benchmarks' recipes are the scripts' own (no separate copy that could drift); the shared
+harness; no benchmark command imports another."""
 from __future__ import annotations
 
+import argparse
+import ast
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from bench import bench_models, bench_timellm, bench_vs_authors
+from bench import bench_models, bench_vs_authors, harness, timellm_parts
 from exp.config import build_config
 from models import get_model_class
 from run_main import build_parser
@@ -35,9 +40,9 @@ def test_every_row_runs_its_scripts_horizon_96_recipe(label):
 
 
 def test_a_scripts_relative_data_folder_is_anchored_at_the_repository():
-    argv = bench_models.anchored(bench_models.recipe("N-HiTS (M4 Hourly, CPU profile)"))
+    argv = harness.anchored(bench_models.recipe("N-HiTS (M4 Hourly, CPU profile)"))
     root = argv[argv.index("--root_path") + 1]
-    assert root == str(bench_models.REPO / "dataset" / "m4") and (bench_models.REPO / "dataset" / "m4").is_dir()
+    assert root == str(harness.REPO / "dataset" / "m4") and (harness.REPO / "dataset" / "m4").is_dir()
 
 
 def test_table_reports_errors_in_their_row():
@@ -72,7 +77,7 @@ def test_vs_authors_timellm_refuses_in_one_line_without_their_code(tmp_path, mon
 
 def test_vs_authors_timellm_gives_the_reference_our_recipe():
     args = bench_vs_authors.timellm_recipe(SimpleNamespace(llm_layers=4, seed=2021))
-    configs = bench_timellm.model_configs(args, True)
+    configs = timellm_parts.model_configs(args, True)
     theirs = bench_vs_authors.reference_configs(configs, llm_dim=576)
     assert (theirs["llm_model"], theirs["llm_dim"], theirs["llm_layers"]) == ("LLAMA", 576, 4)
     assert (theirs["seq_len"], theirs["pred_len"], theirs["enc_in"], theirs["d_model"],
@@ -96,3 +101,77 @@ def test_vs_authors_timellm_batches_and_table():
     lines = bench_vs_authors.timellm_table([8], {"theirs": [run], "ours": [mine]})
     assert lines[-1] == ("| 8 | 3.000 | 1.000 | 3.00x | 9.000 | 3.000 | 3.00x | "
                          "9.000 | 2.000 | 4.50x |")
+
+
+# ----------------------------------------------------------------------------- the harness
+BENCH = Path(harness.__file__).parent
+
+
+def _bench_imports(tree: ast.AST) -> set[str]:
+    """The ``bench`` modules a parsed source imports (``bench.x`` or ``from bench import x``)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("bench.")}
+        elif isinstance(node, ast.ImportFrom) and node.module == "bench":
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+def _is_command(tree: ast.Module) -> bool:
+    """A module run as ``python -m bench.<name>``: it has an ``if __name__ == "__main__":`` block."""
+    return any(isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) for node in tree.body)
+
+
+def test_no_bench_command_imports_another_command():
+    """Commands share code through ``bench.harness`` and ``bench.timellm_parts`` only; also the
+    worker sources a command hands a child process (string constants that parse as Python)."""
+    trees = {path.stem: ast.parse(path.read_text()) for path in BENCH.glob("*.py")}
+    commands = {name for name, tree in trees.items() if _is_command(tree)}
+    assert {"bench_timellm", "bench_eval", "bench_gpu", "bench_models", "bench_efficiency",
+            "bench_roofline", "bench_vs_authors"} <= commands
+    assert not commands & {"harness", "timellm_parts", "host_reads"}
+    offences = []
+    for name in sorted(commands):
+        imported = _bench_imports(trees[name])
+        for node in ast.walk(trees[name]):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "bench." in node.value:
+                try:
+                    imported |= _bench_imports(ast.parse(node.value))
+                except SyntaxError:
+                    pass  # prose, not a worker's source
+        offences += [f"bench/{name}.py imports bench.{other}" for other in sorted(imported & commands)]
+    assert not offences, "\n".join(offences)
+
+
+def test_plain_flags_are_typed_by_their_defaults():
+    p = argparse.ArgumentParser()
+    harness.add_plain_flags(p, seq_len=512, dropout=0.1, llm_model="SmolLM2")
+    args = p.parse_args(["--seq_len", "96", "--dropout", "0"])
+    assert (args.seq_len, args.dropout, args.llm_model) == (96, 0.0, "SmolLM2")
+    assert isinstance(args.dropout, float)
+
+
+def test_timed_steps_times_every_item_after_the_warmup():
+    seen = []
+    times = harness.timed_steps(seen.append, iter("abcde"), warmup=2)
+    assert seen == list("abcde") and len(times) == 3 and all(t >= 0 for t in times)
+    assert harness.median([3.0, None, 1.0, 2.0]) == 2.0 and harness.median([None]) != harness.median([None])
+
+
+def test_markdown_rows_and_header():
+    assert harness.md_header(["a", "b c"]) == ["| a | b c |", "|---|---|"]
+    assert harness.md_row([1, "x", 2.5]) == "| 1 | x | 2.5 |"
+
+
+def test_child_json_reads_the_last_json_line_and_reports_a_failure():
+    ok = [sys.executable, "-c", "print('hello'); print('{\"a\": 1}'); print('{\"a\": 2}')"]
+    assert harness.child_json(ok) == {"a": 2}
+    with pytest.raises(harness.ChildFailed) as failed:
+        harness.child_json([sys.executable, "-c", "import sys; sys.exit('boom')"])
+    assert "boom" in failed.value.stderr
+    with pytest.raises(harness.ChildFailed):  # exit 0 without a JSON answer
+        harness.child_json([sys.executable, "-c", "print('no answer')"])
+    assert harness.child_env(3, EXTRA="x")["OMP_NUM_THREADS"] == "3"
