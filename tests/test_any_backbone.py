@@ -1,6 +1,6 @@
 """Any Hugging Face language model as Time-LLM's backbone through ``--llm_path`` (docs/BACKBONES.md).
 
-Tiny random models of fourteen architectures (``tests.tiny_backbones.TINY``: llama, mistral,
+Tiny random models of fourteen architectures (``tests.helpers.tiny_backbones.TINY``: llama, mistral,
 qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, gpt2, opt, bert, distilbert, roberta)
 are built offline from configs and saved to a temporary folder. Checked: what the loader reads
 from each model (depth, layer list, width, causality, pad token); the prompt KV cache on and off
@@ -21,8 +21,9 @@ from layers.backbones import backbone_name, layer_list, load_backbone
 from layers.fast import llama_lean
 from layers.fast.prompt_cache import TransformersRunner
 from models.TimeLLM import Model
-from tests.test_fast_path import _assert_grads_close, _batch, _run
-from tests.tiny_backbones import CAUSAL, ENCODERS, TINY, tiny_configs, tiny_zoo  # noqa: F401
+from tests.helpers.fast_vs_plain import assert_training_agrees
+from tests.helpers.tiny_backbones import CAUSAL, ENCODERS, TINY
+from tests.helpers.timellm import series_batch, tiny_configs
 from utils.errors import ConfigError, UserError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -88,20 +89,11 @@ def test_prompt_cache_on_and_off_agree(tiny_zoo, family):
     assert cached.prompt_cache and not plain.prompt_cache
     opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-3)
             for m in models]
-    for i in range(3):
-        x = _batch(B=3, seed=i)
-        for m in models:
-            m.train()
-        y1, g1 = _run(cached, x, seed=i)
-        y0, g0 = _run(plain, x, seed=i)
-        assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
-        _assert_grads_close(g1, g0)
-        for opt in opts:
-            opt.step()
+    assert_training_agrees(cached, plain, opts, [series_batch(B=3, seed=i) for i in range(3)])
     for m in models:
         m.eval()
     with torch.no_grad():
-        x = _batch(B=4, N=2, seed=9)
+        x = series_batch(B=4, N=2, seed=9)
         y1, y0 = cached(x, None, None, None), plain(x, None, None, None)
     assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
     stats = cached._kv_cache.stats

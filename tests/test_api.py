@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from exp.config import FLAGS
-from tests.data_fixtures import ETT_COLUMNS
-from tests.test_trainer import ROOT, run_main
+from tests.helpers.data_files import ETT_COLUMNS
+from tests.helpers.project import ROOT
+from tests.helpers.runs import run_main
 from timellm_api import Forecaster, flags_to_argv
 from utils.errors import ConfigError, DataError, UserError
 

@@ -11,7 +11,7 @@ from transformers import LlamaModel
 from layers import backbones
 from layers.backbones import BACKBONES, load_backbone, smollm2_folder
 from layers.fast.prompt import TokenizerCache
-from tests.tiny_backbones import tiny_dirs, training_texts  # noqa: F401 (fixture)
+from tests.helpers.tiny_backbones import training_texts
 from utils.errors import ConfigError, UserError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

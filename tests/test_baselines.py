@@ -1,5 +1,6 @@
-"""Baselines (DLinear, PatchTST, Autoformer, Informer): shapes, learning, the layers' maths, and
-the recipe scripts. CPU only, a few seconds each."""
+"""Baselines (DLinear, PatchTST, Autoformer, Informer): their particular shapes and variants, the
+layers' maths, and the recipe scripts; the checks every model goes through (registered, shapes,
+one-batch overfit) are in tests/test_models.py. CPU only, a few seconds each."""
 from __future__ import annotations
 
 import math
@@ -13,11 +14,12 @@ from layers.AutoCorrelation import AutoCorrelation
 from layers.Autoformer_EncDec import moving_avg, series_decomp
 from layers.SelfAttention_Family import AttentionLayer, FullAttention, ProbAttention
 from layers.TimeEmbed import DataEmbedding, DataEmbedding_wo_pos
-from models import get_model_class, model_attr
+from models import get_model_class
 from run_main import build_parser
-from utils.launches import script_launches
+from tests.helpers.model_inputs import make_batch, small_configs
+from tests.helpers.project import ROOT
+from tests.helpers.scripts import launches
 
-ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ["DLinear", "PatchTST", "Autoformer", "Informer"]
 CHANNELS = {"ETTh1": 7, "ETTh2": 7, "ETTm1": 7, "ETTm2": 7, "Weather": 21, "ECL": 321,
             "Traffic": 862, "ILI": 7, "Exchange": 8}
@@ -31,61 +33,11 @@ DATA_FILES = {"ETTh1": "ETT-small/ETTh1.csv", "ETTh2": "ETT-small/ETTh2.csv",
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def small_configs(model: str, **over):
-    """Parser defaults shrunk to test size (values overridable)."""
-    base = dict(model=model, seq_len=48, label_len=24, pred_len=24, enc_in=7, dec_in=7, c_out=7,
-                d_model=16, d_ff=32, n_heads=4, e_layers=2, d_layers=1, factor=3, dropout=0.0,
-                patch_len=8, stride=4, moving_avg=25, embed="timeF", freq="h")
-    base.update(over)
-    args = build_parser().parse_args([])
-    for k, v in base.items():
-        setattr(args, k, v)
-    return args
-
-
-def make_batch(cfg, B: int = 4, embed: str = "timeF", seed: int = 0):
-    """(x_enc, x_mark_enc, x_dec, x_mark_dec, y) for one multivariate batch."""
-    g = torch.Generator().manual_seed(seed)
-    L, LL, H, C = cfg.seq_len, cfg.label_len, cfg.pred_len, cfg.enc_in
-    series = torch.randn(B, L + H, C, generator=g)
-    x_enc, y = series[:, :L], series[:, L:, : cfg.c_out]
-    x_dec = torch.cat([series[:, L - LL: L], torch.zeros(B, H, C)], dim=1)
-
-    def marks(n):
-        if embed == "timeF":
-            return torch.rand(B, n, 4, generator=g) - 0.5
-        cols = [torch.randint(1, 13, (B, n, 1), generator=g), torch.randint(1, 32, (B, n, 1), generator=g),
-                torch.randint(0, 7, (B, n, 1), generator=g), torch.randint(0, 24, (B, n, 1), generator=g)]
-        if cfg.freq == "t":
-            cols.append(torch.randint(0, 4, (B, n, 1), generator=g))
-        return torch.cat(cols, dim=-1).float()
-
-    return x_enc, marks(L), x_dec, marks(LL + H), y
-
-
 def n_params(model: torch.nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-# ----------------------------------------------------------------------------- registry, shapes
-
-@pytest.mark.parametrize("name", BASELINES)
-def test_registered_multivariate(name):
-    assert get_model_class(name).__name__ == "Model"
-    assert model_attr(name, "channel_independent", None) is False
-
-
-@pytest.mark.parametrize("name", BASELINES)
-def test_shape_multivariate_timeF(name):
-    cfg = small_configs(name)
-    model = get_model_class(name)(cfg)
-    batch = make_batch(cfg)
-    for mode in (model.train, model.eval):
-        mode()
-        out = model(*batch[:4])
-        assert out.shape == (4, cfg.pred_len, 7)
-        assert torch.isfinite(out).all()
-
+# ----------------------------------------------------------------------------- shapes
 
 @pytest.mark.parametrize("name", ["Autoformer", "Informer"])
 @pytest.mark.parametrize("embed,freq", [("fixed", "h"), ("fixed", "t"), ("learned", "h")])
@@ -96,14 +48,6 @@ def test_shape_integer_marks(name, embed, freq):
     assert out.shape == (3, cfg.pred_len, 5)
     if embed == "fixed":  # frozen sinusoidal tables: nothing trainable in the temporal embedding
         assert all(not p.requires_grad for p in model.enc_embedding.temporal_embedding.parameters())
-
-
-@pytest.mark.parametrize("name", ["Autoformer", "Informer"])
-def test_marks_optional(name):
-    """Short-term forecasting calls models without calendar marks."""
-    cfg = small_configs(name)
-    x_enc, _, x_dec, _, _ = make_batch(cfg)
-    assert get_model_class(name)(cfg)(x_enc, None, x_dec, None).shape == (4, cfg.pred_len, 7)
 
 
 @pytest.mark.parametrize("name", ["Autoformer", "Informer"])
@@ -144,46 +88,6 @@ def test_informer_variants():
     parsed = build_parser().parse_args(["--model", "Informer", "--informer_variant", "informer2020"])
     assert setting_string(parsed, 0).endswith("_0_informer2020")
     assert setting_string(build_parser().parse_args(["--model", "Informer"]), 0).endswith("_0")
-
-
-# ----------------------------------------------------------------------------- learning
-
-OVERFIT = {  # model: (config overrides, learning rate, steps)
-    "DLinear": ({}, 1e-2, 150),
-    "PatchTST": ({"d_model": 32, "d_ff": 64}, 3e-3, 150),
-    "Autoformer": ({"d_model": 32, "d_ff": 64}, 3e-3, 150),
-    "Informer": ({"d_model": 32, "d_ff": 64}, 2e-3, 300),
-}
-
-
-def overfit_losses(model, inputs: tuple, y: torch.Tensor, lr: float, steps: int) -> tuple[float, float]:
-    """Train ``model`` with Adam on one fixed batch for ``steps`` steps; returns (the first
-    step's MSE, the eval-mode MSE afterwards). Every model's one-batch overfit test uses it."""
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    start = None
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(*inputs), y)
-        loss.backward()
-        opt.step()
-        start = loss.item() if start is None else start
-    model.eval()
-    with torch.no_grad():
-        final = torch.nn.functional.mse_loss(model(*inputs), y).item()
-    return start, final
-
-
-@pytest.mark.parametrize("name", BASELINES)
-def test_overfits_one_batch(name):
-    """A fixed random batch must be memorised: the eval-mode MSE after training falls below 10%
-    of the first step's loss (for Autoformer this also runs the per-sample inference path)."""
-    torch.manual_seed(0)
-    over, lr, steps = OVERFIT[name]
-    cfg = small_configs(name, **over)
-    *inputs, y = make_batch(cfg, B=4)
-    start, final = overfit_losses(get_model_class(name)(cfg), tuple(inputs), y, lr, steps)
-    assert final < 0.1 * start, (name, start, final)
 
 
 # ----------------------------------------------------------------------------- DLinear
@@ -354,11 +258,12 @@ def test_data_embeddings_shapes():
 # ----------------------------------------------------------------------------- scripts
 
 SCRIPTS = sorted(p for m in BASELINES for p in (ROOT / "scripts").glob(f"{m}_*.sh"))
-def _launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
-              extra_args: tuple[str, ...] = ()) -> list[list[str]]:
+
+
+def _argvs(script: Path, env: dict | None = None, extra_args: tuple[str, ...] = ()) -> list[list[str]]:
     """The argument list of each ``accelerate`` launch of the script (stub-recorded)."""
     return [[*launch.launcher_args, "run_main.py", *launch.run_args]
-            for launch in script_launches(script, env_extra, extra_args)]
+            for launch in launches(script, env, extra_args)]
 
 
 def test_every_model_and_dataset_has_a_script():
@@ -369,7 +274,7 @@ def test_every_model_and_dataset_has_a_script():
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
-def test_script_lines_parse(script, tmp_path):
+def test_script_lines_parse(script):
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     launcher = (script.parent / "launch.sh").read_text()  # every script launches through it
     assert f'launch.sh" {script.stem.replace("_", " ", 1)} "$@"' in script.read_text()
@@ -379,10 +284,10 @@ def test_script_lines_parse(script, tmp_path):
     parser = build_parser()
     variants = [{}] + ([{"VARIANT": "64"}] if model == "PatchTST" and ds != "ILI" else [])
     for env in variants:
-        launches = _launches(script, tmp_path, env)
+        argvs = _argvs(script, env)
         horizons = [24, 36, 48, 60] if ds == "ILI" else [96, 192, 336, 720]
-        assert len(launches) == len(horizons)
-        for argv, horizon in zip(launches, horizons):
+        assert len(argvs) == len(horizons)
+        for argv, horizon in zip(argvs, horizons):
             assert argv[:5] == ["launch", "--num_processes", "1", "--mixed_precision", "no"]
             assert argv[5] == "run_main.py"
             args = parser.parse_args(argv[6:])
@@ -406,26 +311,26 @@ def test_script_lines_parse(script, tmp_path):
                 assert (args.train_epochs, args.patience) == (10, 3)
 
 
-def test_dlinear_etth1_script_is_the_published_recipe(tmp_path):
-    args = build_parser().parse_args(_launches(ROOT / "scripts/DLinear_ETTh1.sh", tmp_path)[0][6:])
+def test_dlinear_etth1_script_is_the_published_recipe():
+    args = build_parser().parse_args(_argvs(ROOT / "scripts/DLinear_ETTh1.sh")[0][6:])
     assert (args.seq_len, args.batch_size, args.learning_rate, args.lradj) == (336, 8, 1e-4, "type1")
     assert (args.train_epochs, args.patience, args.individual) == (10, 3, 0)
 
 
-def test_scripts_pass_extra_arguments_and_launch_settings(tmp_path):
-    launches = _launches(ROOT / "scripts/Informer_ETTh1.sh", tmp_path,
-                         {"NUM_PROCESSES": "2", "MIXED_PRECISION": "bf16"}, ("--train_epochs", "1"))
-    assert launches[0][:5] == ["launch", "--num_processes", "2", "--mixed_precision", "bf16"]
-    assert build_parser().parse_args(launches[0][6:]).train_epochs == 1  # the last value wins
+def test_scripts_pass_extra_arguments_and_launch_settings():
+    argvs = _argvs(ROOT / "scripts/Informer_ETTh1.sh",
+                   {"NUM_PROCESSES": "2", "MIXED_PRECISION": "bf16"}, ("--train_epochs", "1"))
+    assert argvs[0][:5] == ["launch", "--num_processes", "2", "--mixed_precision", "bf16"]
+    assert build_parser().parse_args(argvs[0][6:]).train_epochs == 1  # the last value wins
 
 
 @pytest.mark.parametrize("script", ["DLinear_ETTh1", "PatchTST_ILI", "TimeLLM_ETTm1"])
-def test_pred_lens_runs_a_subset_of_horizons(script, tmp_path):
+def test_pred_lens_runs_a_subset_of_horizons(script):
     """PRED_LENS (space-separated) replaces a script's horizon loop; unset, all four run."""
     path = ROOT / "scripts" / f"{script}.sh"
     every = [build_parser().parse_args(a[a.index("run_main.py") + 1:]).pred_len
-             for a in _launches(path, tmp_path)]
+             for a in _argvs(path)]
     assert len(every) == 4
     chosen = [build_parser().parse_args(a[a.index("run_main.py") + 1:]).pred_len
-              for a in _launches(path, tmp_path, {"PRED_LENS": f"{every[2]} {every[0]}"})]
+              for a in _argvs(path, {"PRED_LENS": f"{every[2]} {every[0]}"})]
     assert chosen == [every[2], every[0]]

@@ -1,7 +1,7 @@
 """Backbone folders a download left broken are refused in one line naming the folder, what is
 wrong and the fix (layers/backbones.py), never with a traceback or a library message cut short.
 
-Each broken folder is made from a tiny random LLaMA (``tests.tiny_backbones``) or a tiny ViT in
+Each broken folder is made from a tiny random LLaMA (``tests.helpers.tiny_backbones``) or a tiny ViT in
 seconds, offline: weights cut short, a shard missing, a vision model, a config.json whose sizes do
 not match the weights, no tokenizer, no weights. The valid neighbours (a sharded checkpoint, a
 ``...ForCausalLM`` checkpoint) still load, and ``run_main.py`` ends such a run with one stderr
@@ -21,7 +21,7 @@ import torch
 from transformers import AutoConfig, LlamaForCausalLM, ViTConfig, ViTModel
 
 from layers.backbones import load_backbone
-from tests.tiny_backbones import build_tiny
+from tests.helpers.tiny_backbones import build_tiny
 from utils.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -10,7 +10,7 @@ import pytest
 
 from exp import exp_main
 from exp.config import COST_ONLY_FLAGS, build_config
-from tests.tiny_backbones import parser_args
+from tests.helpers.args import parser_args
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,9 +15,9 @@ from data_provider.prompt_bank import user_description
 from exp.config import build_config
 from models.TimeLLM import Model
 from run_main import main
-from tests.data_fixtures import make_args, write_table
-from tests.test_trainer import run_main
-from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import make_args
+from tests.helpers.data_files import write_table
+from tests.helpers.runs import run_main
 from utils.errors import ConfigError, DataError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

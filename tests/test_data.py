@@ -28,7 +28,9 @@ from data_provider.data_loader import (
 from data_provider.datasets import M4_PATTERNS
 from data_provider.m4 import m4_lengths
 from data_provider.prompt_bank import PROMPT_FILES, load_description
-from tests.data_fixtures import ETT_COLUMNS, REPO, WEATHER_COLUMNS, make_args, write_m4, write_table
+from tests.helpers.args import make_args
+from tests.helpers.data_files import ETT_COLUMNS, WEATHER_COLUMNS, write_m4, write_table
+from tests.helpers.project import ROOT
 from utils.errors import ConfigError, DataError, UserError
 from utils.timefeatures import n_time_features, normalize_freq, time_features
 
@@ -460,7 +462,7 @@ def test_time_features_frequencies():
 # ----------------------------------------------------------------------------- prompt bank
 
 def test_prompt_bank_descriptions(data_root, tmp_path):
-    texts = {name: load_description(name, REPO / "dataset" / "prompt_bank") for name in PROMPT_FILES}
+    texts = {name: load_description(name, ROOT / "dataset" / "prompt_bank") for name in PROMPT_FILES}
     assert all(texts.values()) and all("\n" not in t for t in texts.values())
     assert texts["ETTh1"] == texts["ETTh2"] == texts["ETTm1"] == texts["ETTm2"]
     assert len(set(texts.values())) == 7
@@ -588,13 +590,13 @@ def test_dataset_m4_registered():
                               "ILI", "Exchange", "custom", "long", "m4"}
 
 
-@pytest.mark.skipif(not (REPO / "exp" / "exp_main.py").is_file(), reason="trainer not present")
+@pytest.mark.skipif(not (ROOT / "exp" / "exp_main.py").is_file(), reason="trainer not present")
 def test_run_main_bad_data_is_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "run_main.py", "--data", "ETTh1", "--root_path", str(tmp_path / "nowhere"),
          "--model", "DLinear", "--train_epochs", "1", "--results_dir", str(tmp_path / "res"),
          "--checkpoints", str(tmp_path / "ck")],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--datasets ETTh1 --mirror DIR" in lines[0]

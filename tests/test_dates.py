@@ -20,7 +20,8 @@ import pytest
 from data_provider.data_factory import build_dataset
 from data_provider.data_loader import file_channels, parse_dates
 from run_main import main
-from tests.data_fixtures import ETT_COLUMNS, make_args
+from tests.helpers.args import make_args
+from tests.helpers.data_files import ETT_COLUMNS
 from timellm_api import Forecaster
 from utils.errors import DataError
 from utils.timefeatures import time_marks

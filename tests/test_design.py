@@ -3,8 +3,9 @@
 The layout table's first column holds one or more paths in backticks: a file (``utils/errors.py``,
 ``scripts/threads.sh``) or a package folder ending in ``/`` (``layers/fast/``), which also names
 that package's ``__init__.py``. Every ``.py`` of the project (outside ``tests/`` and the folders
-that hold data, run outputs or tooling, see ``SKIPPED``) must be named; every named path must
-exist. The failure message lists every module missing from the table and every stale row.
+that hold data, run outputs or tooling, see ``tests.helpers.project.SKIPPED``) must be named;
+every named path must exist. The failure message lists every module missing from the table and
+every stale row.
 """
 from __future__ import annotations
 
@@ -13,25 +14,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.project import ROOT, project_files
+
 DESIGN = ROOT / "docs" / "DESIGN.md"
-# Top-level folders that are not project code: tests, data, run outputs, the checkout's neighbours.
-SKIPPED = {"tests", "dataset", "checkpoints", "results", "shared"}
-
-
-def project_files(root: Path = ROOT, include_tests: bool = False) -> list[Path]:
-    """Every ``.py`` of the project, relative to ``root``, sorted (hidden folders and caches skipped)."""
-    skipped = SKIPPED - ({"tests"} if include_tests else set())
-    out = []
-    for path in root.rglob("*.py"):
-        rel = path.relative_to(root)
-        folders = rel.parts[:-1]
-        if any(p.startswith(".") or p == "__pycache__" for p in folders):
-            continue
-        if folders and folders[0] in skipped:
-            continue
-        out.append(rel)
-    return sorted(out)
 
 
 def layout_paths(text: str) -> list[str]:

@@ -18,58 +18,16 @@ from layers.fast.mapping import MappingLayer
 from layers.fast.prompt import build_prompts, prompt_statistics
 from layers.prompt import reference_prompts
 from models.TimeLLM import Model
-from tests.test_timellm import _etth1_windows, _real_configs
-from tests.tiny_backbones import parser_args, tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import parser_args
+from tests.helpers.fast_vs_plain import (assert_grads_close, assert_training_agrees, fast_and_plain, forward_backward,
+                                         trainable_grads)
+from tests.helpers.mirror import etth1_windows
+from tests.helpers.timellm import real_configs, series_batch, tiny_configs
 from utils.errors import ConfigError
 from utils.optim import build_optimizer
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _batch(B=3, T=32, N=1, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(B, T, N, generator=g).cumsum(dim=1) * 3 + 10
-
-
-def _pair(tiny_dirs, name="LLAMA", seed=0, **overrides):
-    models = []
-    for fast in (1, 0):
-        torch.manual_seed(seed)
-        models.append(Model(tiny_configs(name, tiny_dirs[name], fast_path=fast, **overrides)))
-    return models
-
-
-def _grads(model) -> dict[str, torch.Tensor]:
-    """Trainable gradients by parameter name, in the reference's (state_dict) layout."""
-    out = {}
-    for module_name, module in model.named_modules():
-        for name, p in module.named_parameters(recurse=False):
-            if p.requires_grad:
-                g = p.grad
-                if isinstance(module, MappingLayer) and name == "weight" and module.transposed:
-                    g = g.t()
-                out[f"{module_name}.{name}"] = g.clone()
-    return out
-
-
-def _run(model, x, seed=0):
-    model.zero_grad(set_to_none=True)
-    torch.manual_seed(seed)  # the same dropout masks on both paths
-    y = model(x, None, None, None)
-    (y.square().mean() + y.mean()).backward()
-    return y.detach(), _grads(model)
-
-
-def _assert_grads_close(g1, g0):
-    assert set(g1) == set(g0) and len(g0) == 13
-    scale = max(g.abs().max().item() for g in g0.values())
-    for n in g0:
-        # 1e-5 relative to the tensor's largest gradient; a gradient that is zero in exact
-        # arithmetic (the key projection's bias: softmax ignores a shift shared by all keys) is
-        # rounding noise on both paths, measured against 1% of the largest gradient instead
-        error = (g1[n] - g0[n]).abs().max().item()
-        assert error <= 1e-5 * max(g0[n].abs().max().item(), 1e-2 * scale), (n, error)
 
 
 # ---- the mapping layer --------------------------------------------------------------------------
@@ -218,23 +176,16 @@ def test_reference_prompt_code_gives_the_same_text(T):
 
 @pytest.mark.parametrize("name", ["LLAMA", "GPT2", "BERT"])
 def test_fast_path_equals_plain_path(tiny_dirs, name):
-    fast, plain = _pair(tiny_dirs, name, dropout=0.1)
+    fast, plain = fast_and_plain(tiny_dirs, name, dropout=0.1)
     assert fast.prompt_cache == (name != "BERT") and not plain.prompt_cache
     for a, b in zip(fast.state_dict().values(), plain.state_dict().values()):
         assert torch.equal(a, b)  # the same weights, whatever the layout
-    batches = [_batch(B=3, seed=s) for s in range(2)] + [_batch(B=1, seed=7), _batch(B=4, N=2, seed=5)]
+    batches = [series_batch(B=3, seed=s) for s in range(2)] + [series_batch(B=1, seed=7),
+                                                                series_batch(B=4, N=2, seed=5)]
     opts = [build_optimizer([p for p in m.parameters() if p.requires_grad],
                             parser_args(fast_path=f, learning_rate=1e-3))
             for m, f in ((fast, 1), (plain, 0))]
-    for i, x in enumerate(batches):  # training, with dropout, and an optimiser step after each
-        for m in (fast, plain):
-            m.train()
-        y1, g1 = _run(fast, x, seed=i)
-        y0, g0 = _run(plain, x, seed=i)
-        assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (y1 - y0).abs().max()
-        _assert_grads_close(g1, g0)
-        for opt in opts:
-            opt.step()
+    assert_training_agrees(fast, plain, opts, batches)  # with dropout, an optimiser step after each
     for m in (fast, plain):  # an evaluation pass: the fast path reuses its prototypes
         m.eval()
     with torch.no_grad():
@@ -244,7 +195,7 @@ def test_fast_path_equals_plain_path(tiny_dirs, name):
 
 
 def test_plain_path_is_the_reference_computation(tiny_dirs, monkeypatch):
-    fast, plain = _pair(tiny_dirs, "LLAMA")
+    fast, plain = fast_and_plain(tiny_dirs, "LLAMA")
     assert fast.llm_model.config._attn_implementation == "sdpa"
     assert not fast.llm_model.config.output_attentions
     assert plain.llm_model.config._attn_implementation == "eager"
@@ -264,7 +215,7 @@ def test_plain_path_is_the_reference_computation(tiny_dirs, monkeypatch):
     prototypes = fast.mapping_layer.prototypes
     monkeypatch.setattr(fast.mapping_layer, "prototypes",
                         lambda t: calls.__setitem__("prototypes", calls["prototypes"] + 1) or prototypes(t))
-    x = _batch(B=2)
+    x = series_batch(B=2)
     for m in (fast, plain):
         m.eval()
     with torch.no_grad():
@@ -307,7 +258,7 @@ def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name, lean,
     with torch.no_grad():
         for seed in range(3):  # miss (prefix computed), then hits
             rows.clear()
-            model(_batch(B=2, seed=seed), None, None, None)
+            model(series_batch(B=2, seed=seed), None, None, None)
             first, last = [-r for r in rows if r < 0], [r for r in rows if r > 0]
             assert last == [model.patch_nums]  # the patch pass only
             assert len(first) == len(rows) - 1 >= 2  # prompt passes ran the first layer
@@ -318,14 +269,14 @@ def test_prompt_pass_stops_after_the_last_keys_and_values(tiny_dirs, name, lean,
 
 def test_trainable_backbone_weights_turn_the_prompt_cache_off(tiny_dirs):
     """With adapter weights in the backbone (LoRA), the prompt must carry gradients to them."""
-    fast, plain = _pair(tiny_dirs, "LLAMA")
+    fast, plain = fast_and_plain(tiny_dirs, "LLAMA")
     for m in (fast, plain):  # stand-in for an adapter: one trainable backbone weight
         m.llm_model.layers[0].self_attn.v_proj.weight.requires_grad_(True)
-    x = _batch(B=2)
+    x = series_batch(B=2)
     misses = fast._kv_cache.stats["misses"]
     with pytest.warns(UserWarning, match="prompt cache"):
-        y1, _ = _run(fast, x)
-    y0, _ = _run(plain, x)
+        y1, _ = forward_backward(fast, x)
+    y0, _ = forward_backward(plain, x)
     g1 = fast.llm_model.layers[0].self_attn.v_proj.weight.grad
     g0 = plain.llm_model.layers[0].self_attn.v_proj.weight.grad
     assert torch.allclose(y1, y0, atol=1e-5) and torch.allclose(g1, g0, atol=1e-5, rtol=1e-5)
@@ -333,29 +284,29 @@ def test_trainable_backbone_weights_turn_the_prompt_cache_off(tiny_dirs):
 
 
 def test_checkpoints_move_between_paths(tiny_dirs):
-    fast, plain = _pair(tiny_dirs, "GPT2", seed=1)
+    fast, plain = fast_and_plain(tiny_dirs, "GPT2", seed=1)
     torch.manual_seed(5)
     plain.mapping_layer.weight.data.normal_()
     plain.reprogramming_layer.out_projection.bias.data.normal_()
     fast.load_state_dict(plain.state_dict(), strict=True)
-    x = _batch(B=2)
+    x = series_batch(B=2)
     fast.eval(), plain.eval()
     with torch.no_grad():
         assert torch.allclose(fast(x, None, None, None), plain(x, None, None, None), atol=1e-5)
-    fresh, _ = _pair(tiny_dirs, "GPT2", seed=2)
+    fresh, _ = fast_and_plain(tiny_dirs, "GPT2", seed=2)
     fresh.load_state_dict(fast.state_dict(), strict=True)
     assert torch.equal(fresh.mapping_layer.weight, fast.mapping_layer.weight)
 
 
 def test_mapping_vocab_is_an_opt_in_cheaper_mapping(tiny_dirs):
-    fast, plain = _pair(tiny_dirs, "LLAMA", mapping_vocab=50)
+    fast, plain = fast_and_plain(tiny_dirs, "LLAMA", mapping_vocab=50)
     assert fast.mapping_layer.in_features == 50 and plain.mapping_layer.in_features == 50
     assert fast.state_dict()["mapping_layer.weight"].shape == (20, 50)
-    x = _batch(B=2)
-    y1, g1 = _run(fast, x)
-    y0, g0 = _run(plain, x)
+    x = series_batch(B=2)
+    y1, g1 = forward_backward(fast, x)
+    y0, g0 = forward_backward(plain, x)
     assert torch.allclose(y1, y0, atol=1e-5) and y1.shape == (2, 8, 1)
-    _assert_grads_close(g1, g0)
+    assert_grads_close(g1, g0)
     exact = Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"]))
     assert exact.mapping_vocab == 0 and exact.mapping_layer.in_features == exact.vocab_size
     with pytest.raises(ConfigError, match="mapping_vocab"):
@@ -363,8 +314,8 @@ def test_mapping_vocab_is_an_opt_in_cheaper_mapping(tiny_dirs):
 
 
 def test_record_function_labels_cover_the_sections(tiny_dirs):
-    fast, plain = _pair(tiny_dirs, "LLAMA")
-    x = _batch(B=2)
+    fast, plain = fast_and_plain(tiny_dirs, "LLAMA")
+    x = series_batch(B=2)
     seen = {}
     for m in (fast, plain):
         with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -380,22 +331,22 @@ def test_record_function_labels_cover_the_sections(tiny_dirs):
 
 @pytest.mark.slow
 def test_fast_equals_plain_on_real_smollm2():
-    x = _etth1_windows(batch=2)
+    x = etth1_windows(batch=2)
     y = torch.randn(2, 96, 1, generator=torch.Generator().manual_seed(0))
     results = []
     for fast in (1, 0):
         torch.manual_seed(0)
-        model = Model(_real_configs("SmolLM2", 2, fast_path=fast))
+        model = Model(real_configs("SmolLM2", 2, fast_path=fast))
         model.train()
         torch.manual_seed(1)
         loss = nn.functional.mse_loss(model(x, None, None, None), y)
         loss.backward()
-        results.append((loss.item(), _grads(model)))
+        results.append((loss.item(), trainable_grads(model)))
         del model
     (l1, g1), (l0, g0) = results
     print(f"\nSmolLM2 (2 layers), batch 2: loss fast {l1:.8f} plain {l0:.8f}")
     assert abs(l1 - l0) <= 1e-5 * max(1.0, abs(l0))
-    _assert_grads_close(g1, g0)
+    assert_grads_close(g1, g0)
 
 
 # ---- the optimiser builder ----------------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 
 from data_provider import fetch as fetch_mod
 from data_provider.fetch import GROUPS, SOURCES, fetch, read_sums, resolve_names
-from tests.data_fixtures import REPO, mirror_dir
+from tests.helpers.mirror import mirror_dir
+from tests.helpers.project import ROOT
 from utils.errors import ConfigError, DataError
 
 OFFLINE_ENV = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
@@ -32,7 +33,7 @@ def mirror() -> Path:
 def run_cli(*argv, env_extra=None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "data_provider.fetch", *map(str, argv)], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "data_provider.fetch", *map(str, argv)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -22,7 +22,7 @@ import torch
 from transformers import GPT2Model
 
 from models.GPT4TS import Model, trainable_backbone_parameters
-from tests.tiny_backbones import parser_args, tiny_dirs, tiny_zoo  # noqa: F401 (fixtures)
+from tests.helpers.args import make_args, parser_args
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -131,7 +131,6 @@ def test_trainable_parts_on_any_backbone(tiny_zoo, family, trains):
 
 def test_default_backbone_is_gpt2(tmp_path):
     from exp.config import build_config
-    from tests.data_fixtures import make_args
 
     cfg = build_config(make_args("--model", "GPT4TS", "--data", "ETTh1", "--root_path",
                                  "./dataset/ETT-small/", "--data_path", "ETTh1.csv",

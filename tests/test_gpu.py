@@ -17,9 +17,10 @@ from bench.host_reads import cuda_syncs
 from exp.exp_main import restore_resume_extras, resume_extras
 from exp.precision import set_tf32
 from layers.fast import llama_lean
-from tests.test_fast_path import _assert_grads_close, _batch, _pair, _run
-from tests.test_trainer import DLINEAR, TIMELLM_TINY, only_metrics, run_main
-from tests.tiny_backbones import parser_args, tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import parser_args
+from tests.helpers.fast_vs_plain import assert_training_agrees, fast_and_plain
+from tests.helpers.runs import DLINEAR, TIMELLM_TINY, only_metrics, run_main
+from tests.helpers.timellm import series_batch, tiny_configs
 from utils.optim import build_optimizer
 
 pytestmark = pytest.mark.gpu
@@ -36,19 +37,12 @@ def ieee_fp32():
 def test_fast_equals_plain_on_cuda_fp32(tiny_dirs, name):
     """Training steps with dropout (the fused CUDA dropout kernel draws both paths' masks) and an
     optimiser step after each, then an evaluation pass: fast = plain to float rounding."""
-    fast, plain = (m.to(CUDA) for m in _pair(tiny_dirs, name, dropout=0.1))
+    fast, plain = (m.to(CUDA) for m in fast_and_plain(tiny_dirs, name, dropout=0.1))
     opts = [build_optimizer([p for p in m.parameters() if p.requires_grad],
                             parser_args(fast_path=f, learning_rate=1e-3))
             for m, f in ((fast, 1), (plain, 0))]
-    batches = [_batch(B=3, seed=s).to(CUDA) for s in range(3)] + [_batch(B=2, N=2, seed=5).to(CUDA)]
-    for i, x in enumerate(batches):
-        fast.train(), plain.train()
-        y1, g1 = _run(fast, x, seed=i)
-        y0, g0 = _run(plain, x, seed=i)
-        assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-5), (i, (y1 - y0).abs().max())
-        _assert_grads_close(g1, g0)
-        for opt in opts:
-            opt.step()
+    batches = [series_batch(B=3, seed=s).to(CUDA) for s in range(3)] + [series_batch(B=2, N=2, seed=5).to(CUDA)]
+    assert_training_agrees(fast, plain, opts, batches)
     fast.eval(), plain.eval()
     with torch.no_grad():
         for x in batches:
@@ -110,7 +104,7 @@ def test_bf16_training_steps(tiny_dirs):
     losses = []
     for s in range(4):
         with torch.autocast(CUDA, dtype=torch.bfloat16):
-            y = model(_batch(B=4, seed=s).to(CUDA), None, None, None)
+            y = model(series_batch(B=4, seed=s).to(CUDA), None, None, None)
         loss = y.float().square().mean()
         loss.backward()
         opt.step()
@@ -125,7 +119,7 @@ def test_prompt_cache_on_cuda_is_exact_and_syncs_once_per_step(tiny_dirs):
     from models.TimeLLM import Model
     torch.manual_seed(0)
     model = Model(tiny_configs("LLAMA", tiny_dirs["LLAMA"])).to(CUDA)
-    x = _batch(B=3, seed=1).to(CUDA)
+    x = series_batch(B=3, seed=1).to(CUDA)
     model.eval()
     with torch.no_grad():
         cached = model(x, None, None, None)
@@ -136,8 +130,8 @@ def test_prompt_cache_on_cuda_is_exact_and_syncs_once_per_step(tiny_dirs):
     model.train()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     for s in range(2):  # warm: shared prefix, token projections, pinned buffers
-        model(_batch(B=3, seed=s).to(CUDA), None, None, None).mean().backward()
-    batches = [_batch(B=3, seed=s).to(CUDA) for s in range(2, 5)]
+        model(series_batch(B=3, seed=s).to(CUDA), None, None, None).mean().backward()
+    batches = [series_batch(B=3, seed=s).to(CUDA) for s in range(2, 5)]
     torch.cuda.synchronize()
     with cuda_syncs() as seen:
         for x in batches:

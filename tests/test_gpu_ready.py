@@ -20,9 +20,10 @@ from bench.host_reads import count_host_reads
 from exp.exp_main import StepLosses, restore_resume_extras, resume_extras
 from exp.precision import backbone_dtype, set_tf32
 from layers.fast import llama_lean
-from tests.test_timellm import _batch
-from tests.test_trainer import DLINEAR, ROOT, only_metrics, run_main
-from tests.tiny_backbones import parser_args, tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import parser_args
+from tests.helpers.project import ROOT
+from tests.helpers.runs import DLINEAR, only_metrics, run_main
+from tests.helpers.timellm import series_batch, tiny_configs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -229,10 +230,10 @@ def test_fast_training_step_reads_the_device_once(tiny_dirs):
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     model.train()
     for seed in range(2):  # warm: the shared prefix and the token projections are in place
-        model(_batch(B=3, seed=seed), None, None, None).mean().backward()
+        model(series_batch(B=3, seed=seed), None, None, None).mean().backward()
     with count_host_reads() as counts:
         for seed in range(2, 5):
-            loss = model(_batch(B=3, seed=seed), None, None, None).square().mean()
+            loss = model(series_batch(B=3, seed=seed), None, None, None).square().mean()
             loss.backward()
             opt.step()
             opt.zero_grad()

@@ -22,6 +22,9 @@ Checks, each failing with every offending import as ``path:line: importer -> imp
 - (d) every import of a project module names one that exists, and every name taken from it
   (``from pkg.mod import name``) is a submodule or is defined at its top level (catches an
   import left behind when a module moves).
+- (e) a test module (``tests/**/test_*.py``) imports no other test module, no ``conftest`` and no
+  fixture by name: what tests share lives in ``tests/helpers/``, fixtures in ``tests/conftest.py``
+  (pytest hands them over by parameter name); no other module under ``tests/`` defines a fixture.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from layers.fast.options import FAST_PATH_ELSEWHERE
-from tests.test_design import ROOT, project_files
+from tests.helpers.project import ROOT, project_files
 
 LAYERS = {"utils": 0, "data_provider": 1, "layers": 2, "models": 3, "exp": 4,
           "report": 5, "run_main": 5, "timellm_api": 6, "bench": 7, "tests": 8, "conftest": 8}
@@ -266,11 +269,64 @@ def dangling(imports: list[Import], root: Path = ROOT) -> list[str]:
     return bad
 
 
+def is_test_module(name: str) -> bool:
+    parts = name.split(".")
+    return parts[0] == "tests" and parts[-1].startswith("test_")
+
+
+def is_fixture(decorator: ast.expr) -> bool:
+    """``@pytest.fixture``, ``@fixture``, called or not."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (isinstance(target, ast.Attribute) and target.attr == "fixture") or \
+        (isinstance(target, ast.Name) and target.id == "fixture")
+
+
+def fixture_names(path: Path | None) -> set[str]:
+    """The functions of a module decorated as pytest fixtures (at any depth)."""
+    if path is None:
+        return set()
+    return {node.name for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(map(is_fixture, node.decorator_list))}
+
+
+def shared_test_code(imports: list[Import], root: Path = ROOT) -> list[str]:
+    """Test modules importing another test module, a conftest or a fixture; fixtures defined in a
+    module under tests/ that is neither a test module nor a conftest."""
+    files = module_files(root)
+    fixtures: dict[str, set[str]] = {}
+    bad = []
+    for i in imports:
+        if not is_test_module(i.importer):
+            continue
+        if is_test_module(i.imported) or i.imported.split(".")[-1] == "conftest":
+            bad.append(f"{i}  (a test module imports no other: move what they share to tests/helpers/)")
+        elif i.name is not None and i.written in files:
+            if i.written not in fixtures:
+                fixtures[i.written] = fixture_names(files[i.written])
+            if i.name in fixtures[i.written]:
+                bad.append(f"{i.path}:{i.line}: {i.importer} imports the fixture {i.name} from {i.written}  "
+                           "(define it in tests/conftest.py: pytest passes it by name)")
+    for name, path in sorted(files.items()):
+        if path is None or name.split(".")[0] != "tests" or is_test_module(name) or name.endswith("conftest"):
+            continue
+        bad += [f"{path.relative_to(root)}: defines the fixture {f}  (define it in tests/conftest.py)"
+                for f in sorted(fixture_names(path))]
+    return bad
+
+
 def lazy(imports: list[Import]) -> list[str]:
     def allowed(name: str) -> bool:
         return any(name == ok or name.startswith(ok + ".") for ok in LAZY_OK)
 
     return [str(i) for i in imports if i.nested and top(i.importer) != "tests" and not allowed(i.imported)]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (path relative to ``root`` -> text), for the checkers' own tests."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
 
 
 @pytest.fixture(scope="module")
@@ -310,17 +366,45 @@ def test_imports_name_modules_and_names_that_exist(graph):
     _fail("import(s) of something that does not exist", dangling(imports))
 
 
+def test_test_modules_share_code_only_through_helpers_and_conftest(graph):
+    _, imports = graph
+    _fail("test module import(s) of test code outside tests/helpers/ and tests/conftest.py",
+          shared_test_code(imports))
+
+
+def test_the_test_module_check_sees_what_it_should(tmp_path):
+    """The checker of (e), on a tiny tree: a test module importing another, a conftest, a
+    fixture, and a helper module defining one; a helper's plain function is fine."""
+    write_tree(tmp_path, {
+        "tests/__init__.py": "",
+        "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef ok():\n    return 1\n",
+        "tests/helpers/__init__.py": "",
+        "tests/helpers/h.py": "from pytest import fixture\n\n@fixture(scope='session')\ndef fx():\n"
+                              "    return 1\n\ndef plain():\n    return 2\n",
+        "tests/test_a.py": "from tests.test_b import thing\nfrom tests import conftest\n",
+        "tests/test_b.py": "thing = 1\n",
+        "tests/test_c.py": "from tests.helpers.h import fx, plain\n",
+    })
+    _, imports = collect_imports(tmp_path)
+    assert shared_test_code(imports, tmp_path) == [
+        "tests/test_a.py:1: tests.test_a -> tests.test_b  (a test module imports no other: move what they "
+        "share to tests/helpers/)",
+        "tests/test_a.py:2: tests.test_a -> tests.conftest  (a test module imports no other: move what they "
+        "share to tests/helpers/)",
+        "tests/test_c.py:1: tests.test_c imports the fixture fx from tests.helpers.h  (define it in "
+        "tests/conftest.py: pytest passes it by name)",
+        "tests/helpers/h.py: defines the fixture fx  (define it in tests/conftest.py)"]
+
+
 def test_the_checks_see_what_they_should(tmp_path):
     """The checker itself, on a tiny tree: an upward import, a cycle, a lazy import, an allowed one."""
-    for rel, text in {
+    write_tree(tmp_path, {
         "utils/__init__.py": "",
         "utils/a.py": "from models import m\n",
         "models/__init__.py": "",
         "models/m.py": "import utils.a\n\ndef f():\n    import numpy\n    import matplotlib.pyplot\n",
         "models/n.py": "from models.m import f, g\nfrom models import gone\nimport utils.b\n",
-    }.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    })
     modules, imports = collect_imports(tmp_path)
     assert modules == {"utils", "utils.a", "models", "models.m", "models.n"}
     assert upward(imports, modules) == ["utils/a.py:1: utils.a -> models.m  (utils may import only utils)"]

@@ -1,41 +1,33 @@
-"""iTransformer: shapes, one-batch overfit, the inverted embedding and normalisation, the
-recipe script, and equality with the authors' forward on the same weights (skipped without
-their code, see tests/authors.py)."""
+"""iTransformer: the inverted embedding and normalisation, calls without calendar tokens and
+with any number of variates, the parameter count and the recipe script. Registered, shapes,
+one-batch overfit and equality with the authors' forward on the same weights are the shared
+checks (tests/test_models.py, tests/helpers/model_checks.py)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import torch
 
-from layers.TimeEmbed import DataEmbedding_inverted
-from models import get_model_class, model_attr
 from layers.StandardNorm import window_norm
-from run_main import build_parser
-from tests.authors import authors_forward, authors_repo
-from tests.test_baselines import make_batch, overfit_losses, small_configs
-from utils.launches import script_launches
+from layers.TimeEmbed import DataEmbedding_inverted
+from models import get_model_class
+from tests.helpers.model_checks import model_configs
+from tests.helpers.model_inputs import make_batch, small_configs
+from tests.helpers.project import ROOT
+from tests.helpers.scripts import parsed
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def configs(**over):
-    return small_configs("iTransformer", **{"d_model": 32, "d_ff": 32, "n_heads": 4, "use_norm": 1,
-                                            "factor": 1, **over})
+    return model_configs("iTransformer", **over)
 
 
-def test_registered_multivariate_and_shapes():
-    assert model_attr("iTransformer", "channel_independent", None) is False
+def test_no_calendar_tokens_and_any_number_of_variates():
     cfg = configs()
-    model = get_model_class("iTransformer")(cfg)
-    batch = make_batch(cfg)
-    for mode in (model.train, model.eval):
-        mode()
-        assert model(*batch[:4]).shape == (4, cfg.pred_len, 7)
-    assert model(batch[0], None).shape == (4, cfg.pred_len, 7)              # no calendar tokens
+    model = get_model_class("iTransformer")(cfg).eval()
+    assert model(make_batch(cfg)[0], None).shape == (4, cfg.pred_len, 7)   # no calendar tokens
     x = torch.randn(3, cfg.seq_len, 11)                                     # any number of variates
-    assert model.eval()(x, None).shape == (3, cfg.pred_len, 11)
+    assert model(x, None).shape == (3, cfg.pred_len, 11)
 
 
 def test_inverted_embedding_tokens_are_variates_then_marks():
@@ -61,15 +53,6 @@ def test_use_norm_makes_it_scale_equivariant_per_variate():
     torch.testing.assert_close(z.mean(1), torch.zeros(2, 7), atol=1e-5, rtol=0)
 
 
-def test_overfits_one_batch():
-    torch.manual_seed(0)
-    cfg = configs()
-    model = get_model_class("iTransformer")(cfg).train()
-    x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
-    first, final = overfit_losses(model, (x_enc, x_mark, x_dec, y_mark), y, 3e-3, 150)
-    assert final < 0.1 * first, (first, final)
-
-
 def test_parameter_count_of_the_etth1_96_recipe():
     cfg = small_configs("iTransformer", seq_len=96, pred_len=96, d_model=256, d_ff=256, n_heads=8,
                         e_layers=2, use_norm=1)
@@ -81,11 +64,8 @@ def test_parameter_count_of_the_etth1_96_recipe():
 
 
 def test_script_is_the_authors_recipe():
-    launches = script_launches(ROOT / "scripts/iTransformer_ETTh1.sh", {})
-    parser = build_parser()
     got = {}
-    for launch in launches:
-        a = parser.parse_args(launch.run_args)
+    for _, a in parsed(ROOT / "scripts/iTransformer_ETTh1.sh"):
         got[a.pred_len] = a
         assert (a.model, a.data, a.features, a.seq_len, a.channel_independence) == ("iTransformer", "ETTh1", "M", 96, 0)
         assert (a.e_layers, a.n_heads, a.dropout, a.factor, a.use_norm, a.embed) == (2, 8, 0.1, 1, 1, "timeF")
@@ -93,20 +73,3 @@ def test_script_is_the_authors_recipe():
         assert (a.seed, a.lr_quirk) == (2023, "off")
     assert sorted(got) == [96, 192, 336, 720]
     assert [(got[h].d_model, got[h].d_ff) for h in (96, 192, 336, 720)] == [(256, 256)] * 2 + [(512, 512)] * 2
-
-
-@pytest.mark.parametrize("use_norm", [1, 0])
-def test_equals_the_authors_forward_on_the_same_weights(use_norm, tmp_path):
-    repo = authors_repo("iTransformer", "model/iTransformer.py")
-    torch.manual_seed(0)
-    cfg = configs(use_norm=use_norm, e_layers=2, dropout=0.1)
-    ours = get_model_class("iTransformer")(cfg).eval()
-    batch = tuple(make_batch(cfg, B=3)[:4])
-    theirs_cfg = {k: getattr(cfg, k) for k in ("seq_len", "pred_len", "d_model", "n_heads", "e_layers",
-                                               "d_ff", "factor", "dropout", "embed", "freq",
-                                               "activation", "use_norm")}
-    theirs_cfg.update(output_attention=False, class_strategy="projection")
-    theirs = authors_forward(repo, "model.iTransformer", theirs_cfg, ours.state_dict(), batch, tmp_path,
-                            stubs=("reformer_pytorch",))
-    with torch.no_grad():
-        torch.testing.assert_close(ours(*batch), theirs, rtol=1e-5, atol=1e-5)

@@ -202,9 +202,9 @@ def test_ablation_registry():
 
 
 def test_a_description_too_long_for_the_prompt_is_cut_and_the_statistics_kept(capsys):
-    from tests.tiny_backbones import _tokenizer
+    from tests.helpers.tiny_backbones import make_tokenizer
     from layers.prompt import PromptIds, fit_description, reference_prompts
-    tok = _tokenizer("llama")
+    tok = make_tokenizer("llama")
     short = "The daily footfall of one shop. "
     assert fit_description(tok, short, 96, 512) == short and capsys.readouterr().err == ""
     long = "hourly load of a transformer station with a weekly cycle " * 400

@@ -13,7 +13,7 @@ from transformers import GPT2Config, GPT2Model, LlamaConfig, LlamaModel
 from layers.fast import llama_lean, onednn
 from layers.fast.prompt_cache import TransformersRunner
 from models.TimeLLM import Model
-from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.timellm import tiny_configs
 
 needs_onednn = pytest.mark.skipif(not onednn.available(), reason="no oneDNN fp32 linear here")
 

@@ -22,9 +22,9 @@ from data_provider.long_data import rows_needed, series_borders
 from exp.config import build_config
 from exp.predict import long_panel, panel_inputs
 from run_main import main
-from tests.data_fixtures import make_args, write_long_table
-from tests.test_trainer import run_main
-from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import make_args
+from tests.helpers.data_files import write_long_table
+from tests.helpers.runs import run_main
 from utils.errors import ConfigError, DataError
 from utils.timefeatures import time_features
 

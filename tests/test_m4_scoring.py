@@ -1,44 +1,17 @@
 """M4 scoring (sMAPE, MASE, OWA by pattern and group) and the submission writer."""
-import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from data_provider.datasets import M4_PATTERNS
 from data_provider.m4_scoring import NAIVE2_OFFICIAL, m4_scores
 from data_provider.naive2 import naive2_forecast
+from tests.helpers.mirror import load_hourly, m4_folder, needs_m4
 from utils.errors import ConfigError
 from utils.m4_summary import mase_per_series, read_submission, smape_per_series, write_submission
 
-ROOT = Path(__file__).resolve().parents[1]
 M4_SEASONALITY = {p: info.seasonality for p, info in M4_PATTERNS.items()}
-
-
-def m4_folder() -> Path | None:
-    """The M4 Hourly files: ``dataset/m4`` (after the fetch step) or the mirror."""
-    for folder in (ROOT / "dataset" / "m4",
-                   Path(os.environ.get("TIMELLM_MIRROR", ROOT.parent / "shared" / "datasets")) / "m4"):
-        if (folder / "Hourly-train.csv").is_file() and (folder / "submission-Naive2-Hourly.csv").is_file():
-            return folder
-    return None
-
-
-def load_hourly(folder: Path):
-    """ids, ragged training series, (S, 48) test values, (S, 48) official Naive2 forecasts."""
-    train = pd.read_csv(folder / "Hourly-train.csv")
-    test = pd.read_csv(folder / "Hourly-test.csv")
-    ids = train.iloc[:, 0].astype(str).tolist()
-    values = train.iloc[:, 1:].to_numpy(dtype=np.float64)
-    history = [row[~np.isnan(row)] for row in values]
-    assert test.iloc[:, 0].astype(str).tolist() == ids
-    sub_ids, naive2 = read_submission(folder / "submission-Naive2-Hourly.csv")
-    assert sub_ids == ids
-    return ids, history, test.iloc[:, 1:].to_numpy(dtype=np.float64), naive2
-
-
-needs_m4 = pytest.mark.skipif(m4_folder() is None, reason="M4 Hourly files not found (run the fetch step)")
 
 
 def test_smape_hand_computed_and_zero_denominator():

@@ -8,7 +8,7 @@ import torch
 from data_provider.naive2 import naive2_forecast, naive2_forecast_batch, seasonal_indices, seasonality_test
 from models import get_model_class
 from models.SeasonalNaive import seasonal_naive_forecast
-from tests.test_m4_scoring import load_hourly, m4_folder, needs_m4
+from tests.helpers.mirror import load_hourly, m4_folder, needs_m4
 from utils.errors import ConfigError
 
 

@@ -9,8 +9,8 @@ from transformers import LlamaConfig, LlamaModel
 
 from layers.peft_adapters import apply_peft, base_weight_checksum, linear_module_names
 from models.TimeLLM import Model
-from tests.test_trainer import TIMELLM_TINY, only_metrics, run_main
-from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.runs import TIMELLM_TINY, only_metrics, run_main
+from tests.helpers.timellm import tiny_configs
 from utils.errors import ConfigError
 
 

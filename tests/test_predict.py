@@ -19,9 +19,9 @@ from data_provider.data_loader import StandardScaler
 from exp.config import build_config
 from exp.predict import (check_columns, data_step, forecast_table, forecast_values, model_inputs,
                          read_future_input)
-from tests.data_fixtures import ETT_COLUMNS, make_args, write_table
-from tests.test_trainer import run_main
-from tests.tiny_backbones import tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.args import make_args
+from tests.helpers.data_files import ETT_COLUMNS, write_table
+from tests.helpers.runs import run_main
 from utils.errors import DataError, UserError
 
 ETTH1 = Path(__file__).resolve().parents[1] / "dataset" / "ETT-small" / "ETTh1.csv"

@@ -8,7 +8,7 @@ import torch
 from layers.fast.prompt_cache import PassStore, batch_key
 from layers.fast.stamp import Stamp
 from models.TimeLLM import Model
-from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.timellm import tiny_configs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

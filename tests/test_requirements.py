@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
-from tests.test_trainer import ROOT
+from tests.helpers.project import ROOT
 
 
 def _sdpa_gqa() -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.test_trainer import DLINEAR, only_metrics, run_main
+from tests.helpers.runs import DLINEAR, only_metrics, run_main
 from report.render import README_BEGIN, README_END, readme_block, render
 from report.comparisons import compare
 from report.results_table import COLUMNS, M4, RESULTS, check, collect, read_rows, run_folders

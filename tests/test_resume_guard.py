@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.test_trainer import DLINEAR, ROOT, only_metrics, run_main
+from tests.helpers.project import ROOT
+from tests.helpers.runs import DLINEAR, only_metrics, run_main
 
 RESUME = [a for a in DLINEAR] + ["--model_id", "resume"]
 RESUME[RESUME.index("--train_epochs") + 1] = "6"

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from tests.test_trainer import DLINEAR, ROOT, only_metrics, run_main
+from tests.helpers.project import ROOT
+from tests.helpers.runs import DLINEAR, only_metrics, run_main
 from utils.run_lock import LOCK_NAME, RunLock
 
 SHORT = [*DLINEAR, "--model_id", "guard"]

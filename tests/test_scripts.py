@@ -5,7 +5,6 @@ table scripts/recipes.sh) and its one-line errors. Runs each script with stub ``
 ``python`` commands that record their arguments (no training); a few seconds in all."""
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
@@ -21,9 +20,10 @@ from exp.exp_main import setting_string
 from layers.backbones import BACKBONES
 from models import MODEL_REGISTRY
 from run_main import build_parser
+from tests.helpers.project import ROOT
+from tests.helpers.scripts import parsed
 from utils.launches import script_launches
 
-ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2", "Weather", "ECL", "Traffic", "ILI"]
 PAPER = sorted((ROOT / "scripts").glob("TimeLLM_*.sh"))
 FEWSHOT = sorted((ROOT / "scripts" / "fewshot").glob("TimeLLM_*.sh"))
@@ -34,22 +34,6 @@ ALL = PAPER + FEWSHOT + ZEROSHOT + CPU
 ZERO_PAIRS = ["ETTh1_ETTh2", "ETTh1_ETTm2", "ETTh2_ETTh1", "ETTh2_ETTm2", "ETTm1_ETTh2", "ETTm1_ETTm2",
               "ETTm2_ETTh2", "ETTm2_ETTm1"]
 CHANNELS = {d: dataset_info(d).channels for d in DATASETS}
-def launches(script: Path, tmp_path: Path, env_extra: dict | None = None,
-             extra_args: tuple[str, ...] = ()) -> list[tuple[list[str], list[str]]]:
-    """Per launch of ``script``: the command with its own arguments, and the ``run_main.py``
-    arguments (recorded by stub commands; cached: scripts are pure)."""
-    return _launches(script, tuple(sorted((env_extra or {}).items())), tuple(extra_args))
-
-
-@functools.lru_cache(maxsize=None)
-def _launches(script: Path, env_items: tuple, extra_args: tuple) -> list[tuple[list[str], list[str]]]:
-    return [([launch.command, *launch.launcher_args], launch.run_args)
-            for launch in script_launches(script, dict(env_items), extra_args)]
-
-
-def parsed(script: Path, tmp_path: Path, **kw):
-    parser = build_parser()
-    return [(pre, parser.parse_args(argv)) for pre, argv in launches(script, tmp_path, **kw)]
 
 
 def test_the_kit_is_complete():
@@ -62,11 +46,11 @@ def test_the_kit_is_complete():
 
 
 @pytest.mark.parametrize("script", ALL, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_script_syntax_and_lines_parse(script, tmp_path):
+def test_script_syntax_and_lines_parse(script):
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     text = script.read_text()
     assert text.startswith("#!/usr/bin/env bash\n# ") and "set -euo pipefail" in text
-    runs = parsed(script, tmp_path)
+    runs = parsed(script)
     assert runs
     for pre, args in runs:
         assert args.data in data_dict and args.model in MODEL_REGISTRY and args.model == "TimeLLM"
@@ -84,9 +68,9 @@ def test_script_syntax_and_lines_parse(script, tmp_path):
 
 
 @pytest.mark.parametrize("script", PAPER, ids=lambda p: p.stem)
-def test_paper_scripts_common_settings(script, tmp_path):
+def test_paper_scripts_common_settings(script):
     ds = script.stem.split("_", 1)[1]
-    runs = [a for _, a in parsed(script, tmp_path)]
+    runs = [a for _, a in parsed(script)]
     if ds == "M4":
         assert [a.seasonal_patterns for a in runs] == ["Yearly", "Quarterly", "Monthly", "Weekly", "Daily", "Hourly"]
         for a in runs:
@@ -105,9 +89,9 @@ def test_paper_scripts_common_settings(script, tmp_path):
         assert a.lr_quirk == "auto"  # the reference's OneCycle start (resolved to 'on' for TimeLLM)
 
 
-def test_etth1_is_the_published_recipe(tmp_path):
+def test_etth1_is_the_published_recipe():
     """docs/REFERENCE.md section 4."""
-    runs = {a.pred_len: a for _, a in parsed(ROOT / "scripts/TimeLLM_ETTh1.sh", tmp_path)}
+    runs = {a.pred_len: a for _, a in parsed(ROOT / "scripts/TimeLLM_ETTh1.sh")}
     for h, (lr, lradj) in {96: (0.01, "type1"), 192: (0.02, "type1"), 336: (0.001, "COS"),
                            720: (0.01, "type1")}.items():
         a = runs[h]
@@ -117,8 +101,8 @@ def test_etth1_is_the_published_recipe(tmp_path):
         assert (a.llm_model, a.llm_layers) == ("LLAMA", 32)
 
 
-def test_other_recipes_from_the_authors_scripts(tmp_path):
-    get = lambda ds: {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh", tmp_path)}
+def test_other_recipes_from_the_authors_scripts():
+    get = lambda ds: {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh")}
     h2 = get("ETTh2")
     assert [(h2[h].learning_rate, h2[h].lradj) for h in (96, 192, 336, 720)] == \
         [(0.01, "type1"), (0.002, "TST"), (0.005, "TST"), (0.005, "TST")]
@@ -135,21 +119,21 @@ def test_other_recipes_from_the_authors_scripts(tmp_path):
     assert get("Traffic")[336].batch_size == 1
 
 
-def test_launch_environment_variables(tmp_path):
+def test_launch_environment_variables():
     env = {"NUM_PROCESSES": "8", "MIXED_PRECISION": "bf16", "USE_DEEPSPEED": "1", "LLM_MODEL": "SmolLM2",
            "LLM_LAYERS": "2"}
-    for pre, a in parsed(ROOT / "scripts/TimeLLM_ETTh2.sh", tmp_path, env_extra=env, extra_args=("--train_epochs", "1")):
+    for pre, a in parsed(ROOT / "scripts/TimeLLM_ETTh2.sh", env=env, extra_args=("--train_epochs", "1")):
         assert pre == ["accelerate", "launch", "--num_processes", "8", "--mixed_precision", "bf16"]
         assert (a.use_deepspeed, a.llm_model, a.llm_layers, a.train_epochs) == (1, "SmolLM2", 2, 1)
-    runs = parsed(ROOT / "scripts/TimeLLM_M4.sh", tmp_path, env_extra={"PATTERNS": "Hourly"})
+    runs = parsed(ROOT / "scripts/TimeLLM_M4.sh", env={"PATTERNS": "Hourly"})
     assert [a.seasonal_patterns for _, a in runs] == ["Hourly"]
 
 
 @pytest.mark.parametrize("script", FEWSHOT, ids=lambda p: p.stem)
-def test_fewshot_scripts(script, tmp_path):
+def test_fewshot_scripts(script):
     ds, pct = re.match(r"TimeLLM_(\w+?)_(\d+)percent", script.stem).groups()
-    full = {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh", tmp_path)}
-    for _, a in parsed(script, tmp_path):
+    full = {a.pred_len: a for _, a in parsed(ROOT / f"scripts/TimeLLM_{ds}.sh")}
+    for _, a in parsed(script):
         assert a.percent == int(pct) and a.data == ds and a.model_id.endswith(f"_p{pct}")
         ref = vars(full[a.pred_len])
         assert {k: v for k, v in vars(a).items() if k not in ("percent", "model_id")} == \
@@ -157,7 +141,7 @@ def test_fewshot_scripts(script, tmp_path):
         assert setting_string(a, 0) != setting_string(full[a.pred_len], 0)
 
 
-def test_fewshot_baselines_run_the_one_fits_all_protocol(tmp_path):
+def test_fewshot_baselines_run_the_one_fits_all_protocol():
     """One Fits All's Few-shot_Learning/scripts/ETTh1.sh with the model swapped: the protocol's
     values are the same for the three baselines, one channel per sample, each horizon its run."""
     assert [p.stem for p in FEWSHOT_BASELINES] == [f"{m}_ETTh1_10percent" for m in ("DLinear", "GPT4TS", "PatchTST")]
@@ -165,38 +149,38 @@ def test_fewshot_baselines_run_the_one_fits_all_protocol(tmp_path):
                 "train_epochs", "patience", "channel_independence", "lr_quirk", "loss", "data", "features")
     seen = set()
     for script in FEWSHOT_BASELINES:
-        runs = [a for _, a in parsed(script, tmp_path, env_extra={"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "2"})]
+        runs = [a for _, a in parsed(script, env={"LLM_MODEL": "SmolLM2", "LLM_LAYERS": "2"})]
         assert [a.pred_len for a in runs] == [96, 192, 336, 720]
         for a in runs:
             assert a.model == script.stem.split("_")[0]
             seen.add(tuple(getattr(a, k) for k in protocol))
             assert setting_string(a, 0).endswith("_p10")
     assert seen == {(336, 168, 10, 256, 256, 0.001, "COS", 10, 3, 1, "off", "MSE", "ETTh1", "M")}
-    (a,) = [a for _, a in parsed(FEWSHOT_BASELINES[1], tmp_path, env_extra={"PRED_LENS": "96", "LR": "5e-06"})]
+    (a,) = [a for _, a in parsed(FEWSHOT_BASELINES[1], env={"PRED_LENS": "96", "LR": "5e-06"})]
     assert (a.learning_rate, a.llm_model, a.llm_layers) == (5e-06, "GPT2", 6)  # the paper's backbone
 
 
 @pytest.mark.parametrize("script", ZEROSHOT, ids=lambda p: p.stem)
-def test_zeroshot_scripts(script, tmp_path):
+def test_zeroshot_scripts(script):
     src, tgt = script.stem.split("_")[1:]
-    runs = [a for _, a in parsed(script, tmp_path)]
+    runs = [a for _, a in parsed(script)]
     assert [a.pred_len for a in runs] == [96, 192, 336, 720]
     for a in runs:
         assert (a.data, a.test_data, a.train_epochs, a.percent) == (src, tgt, 5, 100)
         assert setting_string(a, 0).endswith(f"_to_{tgt}")
 
 
-def test_cpu_profiles_state_settings_and_wall_time(tmp_path):
+def test_cpu_profiles_state_settings_and_wall_time():
     for script in CPU:
         text = script.read_text()
         assert "PLACEHOLDER" not in text
         assert re.search(r"Measured wall time: \d+(\.\d+)? (min|s) ", text), script.name
         assert "differ from the paper" in text
-    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1_fewshot10.sh", tmp_path)[0][1]
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1_fewshot10.sh")[0][1]
     assert a.percent == 10
-    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1.sh", tmp_path)[0][1]
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_ETTh1.sh")[0][1]
     assert a.percent == 100 and a.test_data is None
-    a = parsed(ROOT / "scripts/cpu/TimeLLM_M4_Hourly.sh", tmp_path)[0][1]
+    a = parsed(ROOT / "scripts/cpu/TimeLLM_M4_Hourly.sh")[0][1]
     assert (a.task_name, a.seasonal_patterns, a.loss) == ("short_term_forecast", "Hourly", "SMAPE")
 
 

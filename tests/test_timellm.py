@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 
@@ -15,7 +13,8 @@ from exp.config import setting_string
 from models import get_model_class
 from models.TimeLLM import Model
 from run_main import build_parser
-from tests.tiny_backbones import tiny_configs, tiny_dirs  # noqa: F401 (fixture)
+from tests.helpers.mirror import etth1_windows
+from tests.helpers.timellm import real_configs, series_batch, tiny_configs
 from utils.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -34,11 +33,6 @@ def _trainable(model) -> set[str]:
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-def _batch(B=3, T=32, N=1, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(B, T, N, generator=g).cumsum(dim=1) * 3 + 10
-
-
 def test_registry_and_class_attributes():
     cls = get_model_class("TimeLLM")
     assert cls is Model and cls.channel_independent is True and cls.reference_lr_quirk is True
@@ -47,7 +41,7 @@ def test_registry_and_class_attributes():
 @pytest.mark.parametrize("name", ["LLAMA", "GPT2", "BERT"])
 def test_forward_shapes(tiny_dirs, name):
     model = _model(tiny_dirs, name, dropout=0.1)
-    x = _batch(B=2, N=3)
+    x = series_batch(B=2, N=3)
     y = model(x, torch.zeros(2, 32, 4), torch.zeros(2, 16, 3), torch.zeros(2, 16, 4))
     assert y.shape == (2, 8, 3) and torch.isfinite(y).all()
     model.eval()
@@ -93,7 +87,7 @@ def test_reference_names_and_strict_state_dict(tiny_dirs, name):
 
 def test_prompt_ids_are_the_tokenised_reference_prompts(tiny_dirs):
     model = _model(tiny_dirs, "GPT2")
-    x = _batch(B=4)
+    x = series_batch(B=4)
     z = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True, unbiased=False) + 1e-5)
     series = z.permute(0, 2, 1).reshape(4, 32, 1)
     prompts = build_prompts(model.description, 8, 32, prompt_statistics(series))
@@ -128,7 +122,8 @@ def _assert_cache_exact(model, batches, train: bool):
 @pytest.mark.parametrize("name", ["LLAMA", "GPT2"])
 def test_prompt_cache_is_exact_with_shared_prefix(tiny_dirs, name):
     model = _model(tiny_dirs, name)
-    batches = [_batch(B=3, seed=s) for s in range(3)] + [_batch(B=1, seed=9), _batch(B=5, seed=4)]
+    batches = [series_batch(B=3, seed=s) for s in range(3)] + [series_batch(B=1, seed=9),
+                                                                series_batch(B=5, seed=4)]
     _assert_cache_exact(model, batches, train=True)
     stats = model._kv_cache.stats
     assert stats["hits"] >= 3 and stats["prefix_tokens"] > 0
@@ -143,7 +138,7 @@ def test_prompt_cache_is_exact_with_left_padding(tiny_dirs):
     model = _model(tiny_dirs, "LLAMA")
     model.tokenizer.padding_side = "left"
     before = dict(model._kv_cache.stats)
-    _assert_cache_exact(model, [_batch(B=4, seed=1), _batch(B=2, seed=2)], train=True)
+    _assert_cache_exact(model, [series_batch(B=4, seed=1), series_batch(B=2, seed=2)], train=True)
     assert model._kv_cache.stats["hits"] == before["hits"]  # no shared prefix with left padding
     assert model._kv_cache.stats["misses"] == before["misses"]
 
@@ -151,7 +146,7 @@ def test_prompt_cache_is_exact_with_left_padding(tiny_dirs):
 def test_prompt_cache_with_backbone_dropout(tiny_dirs):
     """A GPT-2 with dropout (active in training, as in the reference): per-batch cache only."""
     model = _model(tiny_dirs, "GPT2", folder="GPT2_dropout")
-    x = _batch(B=3)
+    x = series_batch(B=3)
     model.train()
     model.prompt_cache = True
     y = model(x, None, None, None)
@@ -200,7 +195,7 @@ def test_prototype_keys_values_cached_only_in_evaluation(tiny_dirs):
 
 def test_optimizer_step_invalidates_prototypes(tiny_dirs):
     model = _model(tiny_dirs, "GPT2")
-    x = _batch(B=2)
+    x = series_batch(B=2)
     model.eval()
     with torch.no_grad():
         before = model(x, None, None, None)
@@ -249,7 +244,7 @@ def test_ablations_run_and_train_the_right_parts(tiny_dirs, ablation):
     assert all(n.startswith(prefixes) for n in trainable)
     assert {n.split(".")[0] + "." for n in trainable} == set(prefixes)
     assert all(not p.requires_grad for p in model.llm_model.parameters())
-    x = _batch(B=2)
+    x = series_batch(B=2)
     y = model(x, None, None, None)
     assert y.shape == (2, 8, 1) and torch.isfinite(y).all()
     y.mean().backward()
@@ -271,7 +266,7 @@ def test_llm2attn_is_one_self_attention_and_a_norm_over_prompt_and_patches(tiny_
     attn.register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
     norm.register_forward_hook(lambda m, i, o: seen.update(y=o))
     with torch.no_grad():
-        model(_batch(B=2), None, None, None)
+        model(series_batch(B=2), None, None, None)
         x = seen["x"]                                             # [prompt ; patches]
         assert x.shape[1] > model.patch_nums                      # the prompt is in front
         q, k, v = (x @ w.T + b for w, b in zip(attn.in_proj_weight.chunk(3), attn.in_proj_bias.chunk(3)))
@@ -290,14 +285,14 @@ def test_random_llm_is_random_and_reproducible(tiny_dirs):
     wa, wb, wp = (m.llm_model.layers[0].mlp.up_proj.weight for m in (a, b, pretrained))
     assert torch.equal(wa, wb) and not torch.equal(wa, wp)  # seeded by configs.seed, not the RNG
     assert a.backbone_identity["init"] == "random(seed=2021)"
-    _assert_cache_exact(a, [_batch(B=2)], train=True)
+    _assert_cache_exact(a, [series_batch(B=2)], train=True)
 
 
 def test_no_prompt_and_no_llm_skip_the_prompt(tiny_dirs, monkeypatch):
     for ablation in ("no_prompt", "no_llm"):
         model = _model(tiny_dirs, "GPT2", ablation=ablation)
         monkeypatch.setattr(model, "prompt_ids", lambda s: pytest.fail("prompt built"))
-        model(_batch(B=2), None, None, None)
+        model(series_batch(B=2), None, None, None)
 
 
 def test_prompt_domain_uses_the_prompt_bank(tiny_dirs, monkeypatch):
@@ -313,7 +308,7 @@ def test_bfloat16_backbone_runs(tiny_dirs):
     model = _model(tiny_dirs, "LLAMA", dtype="bfloat16")
     assert model.word_embeddings.dtype == torch.bfloat16
     assert model.mapping_layer.weight.dtype == torch.float32
-    y = model(_batch(B=2), None, None, None)
+    y = model(series_batch(B=2), None, None, None)
     assert y.dtype == torch.float32 and torch.isfinite(y).all()
     y.mean().backward()
 
@@ -327,33 +322,14 @@ def test_identity_for_checkpoints(tiny_dirs):
 
 # ---- the real embedded backbones ---------------------------------------------------------------
 
-def _etth1_windows(seq_len: int = 512, pred_len: int = 96, batch: int = 2) -> torch.Tensor:
-    repo = Path(__file__).resolve().parents[1]
-    path = repo / "dataset" / "ETT-small" / "ETTh1.csv"
-    if not path.is_file():
-        path = repo.parent / "shared" / "datasets" / "ETT-small" / "ETTh1.csv"
-    if not path.is_file():
-        pytest.skip("ETTh1.csv not found")
-    ot = pd.read_csv(path)["OT"].to_numpy("float32")
-    ot = (ot - ot[:8640].mean()) / ot[:8640].std()
-    starts = range(0, batch * 24, 24)
-    return torch.stack([torch.from_numpy(ot[s:s + seq_len]) for s in starts]).unsqueeze(-1)
-
-
-def _real_configs(llm_model: str, llm_layers: int, **overrides):
-    return tiny_configs(llm_model, None, seq_len=512, pred_len=96, d_model=32, d_ff=128,
-                        n_heads=8, patch_len=16, stride=8, llm_layers=llm_layers, num_tokens=1000,
-                        dropout=0.1, **overrides)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("llm_model", ["SmolLM2", "MiniLM"])
 def test_real_backbone_on_etth1(llm_model):
     pytest.importorskip("pandas")
-    x = _etth1_windows()
+    x = etth1_windows()
     torch.manual_seed(0)
     start = time.perf_counter()
-    model = Model(_real_configs(llm_model, 2))
+    model = Model(real_configs(llm_model, 2))
     built = time.perf_counter() - start
     assert all(not p.requires_grad for p in model.llm_model.parameters())
     assert _trainable(model) == {n for n, _ in model.named_parameters() if n.startswith(TRAINED)}

@@ -1,40 +1,33 @@
-"""TimesNet: shapes, the period search and folding, one-batch overfit, the recipe script, and
-equality with the authors' forward on the same weights (Time-Series-Library; skipped without
-their code, see tests/authors.py)."""
+"""TimesNet: the period search and folding, the merged inception kernel (the fast path), calls
+without marks and with one output channel, and the recipe script. Registered, shapes, one-batch
+overfit and equality with the authors' forward on the same weights (Time-Series-Library) are the
+shared checks (tests/test_models.py, tests/helpers/model_checks.py)."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from layers.Conv_Blocks import Inception_Block_V1
-from models import get_model_class, model_attr
+from models import get_model_class
 from models.TimesNet import fft_periods
-from run_main import build_parser
-from tests.authors import authors_forward, authors_repo
-from tests.test_baselines import make_batch, overfit_losses, small_configs
-from utils.launches import script_launches
+from tests.helpers.model_checks import model_configs
+from tests.helpers.model_inputs import make_batch
+from tests.helpers.project import ROOT
+from tests.helpers.scripts import parsed
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def configs(**over):
-    return small_configs("TimesNet", **{"d_model": 16, "d_ff": 32, "top_k": 3, "num_kernels": 4,
-                                        "e_layers": 2, **over})
+    return model_configs("TimesNet", **over)
 
 
-def test_registered_and_shapes():
-    assert model_attr("TimesNet", "channel_independent", None) is False
+def test_without_marks_and_features_ms():
     cfg = configs()
-    model = get_model_class("TimesNet")(cfg)
-    batch = make_batch(cfg)
-    for mode in (model.train, model.eval):
-        mode()
-        assert model(*batch[:4]).shape == (4, cfg.pred_len, 7)
-    assert model(batch[0], None).shape == (4, cfg.pred_len, 7)
+    model = get_model_class("TimesNet")(cfg).eval()
+    assert model(make_batch(cfg)[0], None).shape == (4, cfg.pred_len, 7)
     ms = get_model_class("TimesNet")(configs(c_out=1))
     assert ms(*make_batch(configs(c_out=1))[:4]).shape == (4, cfg.pred_len, 1)
 
@@ -100,19 +93,8 @@ def test_fast_path_off_runs_the_authors_computation_with_the_same_result():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_overfits_one_batch():
-    torch.manual_seed(0)
-    cfg = configs()
-    model = get_model_class("TimesNet")(cfg).train()
-    x_enc, x_mark, x_dec, y_mark, y = make_batch(cfg, B=4)
-    first, final = overfit_losses(model, (x_enc, x_mark, x_dec, y_mark), y, 3e-3, 150)
-    assert final < 0.1 * first, (first, final)
-
-
 def test_script_is_the_authors_recipe():
-    parser = build_parser()
-    args = [parser.parse_args(launch.run_args)
-            for launch in script_launches(ROOT / "scripts/TimesNet_ETTh1.sh", {})]
+    args = [a for _, a in parsed(ROOT / "scripts/TimesNet_ETTh1.sh")]
     assert [a.pred_len for a in args] == [96, 192, 336, 720]
     for a in args:
         assert (a.model, a.data, a.features, a.seq_len, a.label_len, a.channel_independence) == (
@@ -121,20 +103,3 @@ def test_script_is_the_authors_recipe():
         assert (a.batch_size, a.learning_rate, a.lradj, a.train_epochs, a.patience, a.seed) == (
             32, 1e-4, "type1", 10, 3, 2021)
     assert [(a.d_model, a.d_ff) for a in args] == [(16, 32)] * 4
-
-
-@pytest.mark.parametrize("c_out", [7, 1])
-def test_equals_the_authors_forward_on_the_same_weights(c_out, tmp_path):
-    repo = authors_repo("Time-Series-Library", "models/TimesNet.py")
-    torch.manual_seed(0)
-    cfg = configs(c_out=c_out, dropout=0.1)
-    ours = get_model_class("TimesNet")(cfg).eval()
-    batch = tuple(make_batch(cfg, B=3)[:4])
-    keys = ("task_name", "seq_len", "label_len", "pred_len", "enc_in", "c_out", "d_model", "d_ff",
-            "e_layers", "top_k", "num_kernels", "embed", "freq", "dropout")
-    theirs_cfg = {k: getattr(cfg, k) for k in keys}
-    theirs = authors_forward(repo, "models.TimesNet", theirs_cfg, ours.state_dict(), batch, tmp_path,
-                             own_buffers=("enc_embedding.position_embedding.pe",))
-    with torch.no_grad():
-        out = ours(*batch)
-    torch.testing.assert_close(out, theirs[:, :, -c_out:], rtol=1e-5, atol=1e-5)

@@ -1,18 +1,10 @@
-"""Helpers for the data tests: args from the real parser, and small files with the real layouts."""
+"""Small files in the real datasets' layouts, written for the data tests."""
 from __future__ import annotations
 
-import os
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from run_main import build_parser
-
-REPO = Path(__file__).resolve().parents[1]
-
-MIRROR_DATASETS = ("ETTh1", "ILI", "Exchange", "m4-Hourly")
 
 ETT_COLUMNS = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
 # weather.csv header of the Autoformer / Time-Series-Library bundle (21 indicators, OT last)
@@ -22,16 +14,6 @@ WEATHER_COLUMNS = [
     "wd (deg)", "rain (mm)", "raining (s)", "SWDR (W/m\u00b2)", "PAR (\u00b5mol/m\u00b2/s)",
     "max. PAR (\u00b5mol/m\u00b2/s)", "Tlog (degC)", "OT",
 ]
-
-
-def mirror_dir() -> Path:
-    """The dataset mirror: $TIMELLM_MIRROR, else ../shared/datasets beside the repository."""
-    return Path(os.environ.get("TIMELLM_MIRROR") or REPO.parent / "shared" / "datasets")
-
-
-def make_args(*argv: str) -> Namespace:
-    """An args Namespace exactly as ``run_main.py`` builds it from ``argv``."""
-    return build_parser().parse_args([str(a) for a in argv])
 
 
 def write_table(path: Path, columns: list[str], n_rows: int, freq: str,

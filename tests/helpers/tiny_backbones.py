@@ -7,18 +7,17 @@ gemma2, gemma3_text, phi3, gpt_neox, gpt2, opt (decoders) and bert, distilbert, 
 milliseconds with the ``tokenizers`` library on Time-LLM prompts, so every prompt character is
 covered: byte-level BPE, with a BOS added like LLaMA's where the architecture has one (RoBERTa's
 wraps the text in <s> ... </s>, with a '<pad>' of its own); WordPiece for bert and distilbert
-([CLS] ... [SEP], no EOS, so the loader pads with '[PAD]').
+([CLS] ... [SEP], no EOS, so the loader pads with '[PAD]'). The session fixtures ``tiny_dirs``
+and ``tiny_zoo`` (``tests/conftest.py``) build them once.
 """
 from __future__ import annotations
 
 import os
-from argparse import Namespace
 from pathlib import Path
 
 import torch
 
 from layers.prompt import DEFAULT_DESCRIPTION
-from tests.data_fixtures import make_args
 
 _SAMPLE_STATS = [
     ("-1.7320508075688772", "2.1234567165374756", "0.05000000074505806", "upward", "[0, 24, 1, 23, 48]"),
@@ -139,7 +138,7 @@ CAUSAL = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text"
 ENCODERS = ("bert", "distilbert", "roberta")
 
 
-def _tokenizer(kind: str):
+def make_tokenizer(kind: str):
     if kind == "wordpiece":
         return _wordpiece_tokenizer()
     if kind == "bpe_bos":
@@ -160,7 +159,7 @@ def build_tiny(family: str, folder: str | os.PathLike, hidden: int = 32, layers:
     kind, keywords = TINY[family]
     folder = Path(folder)
     torch.manual_seed(seed)
-    tok = _tokenizer(kind)
+    tok = make_tokenizer(kind)
     special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}
     if kind == "wordpiece":
         special = {"pad_token_id": tok.pad_token_id}
@@ -177,45 +176,5 @@ def build_tiny(family: str, folder: str | os.PathLike, hidden: int = 32, layers:
     return str(folder)
 
 
+# the architectures of the registry's shortcut names (tests/conftest.py's ``tiny_dirs``)
 FAMILY_OF = {"LLAMA": "llama", "GPT2": "gpt2", "BERT": "bert"}
-
-
-def parser_args(**overrides) -> Namespace:
-    """Every flag at the parser's default (as ``run_main.py`` builds them), then ``overrides``."""
-    return Namespace(**{**vars(make_args()), **overrides})
-
-
-def tiny_configs(llm_model: str, llm_path: str, **overrides) -> Namespace:
-    """A Time-LLM ``configs`` for a tiny backbone (every other flag at the parser's default):
-    short series, few prototypes, fast."""
-    base = dict(
-        task_name="long_term_forecast", model="TimeLLM", data="ETTh1", seq_len=32, label_len=8,
-        pred_len=8, enc_in=1, dec_in=1, c_out=1, d_model=8, n_heads=2, d_ff=16, patch_len=8,
-        stride=4, dropout=0.0, llm_model=llm_model, llm_path=llm_path, llm_layers=2, llm_dim=None,
-        num_tokens=20, prompt_domain=0, prompt_cache=1, ablation="none", seed=2021,
-    )
-    base.update(overrides)
-    return parser_args(**base)
-
-
-try:
-    import pytest
-except ImportError:  # the builders work without pytest
-    pytest = None
-
-if pytest is not None:
-    @pytest.fixture(scope="session")
-    def tiny_dirs(tmp_path_factory) -> dict[str, str]:
-        """{'LLAMA': folder, 'GPT2': folder, 'BERT': folder, 'GPT2_dropout': folder}, built once
-        (the architectures of the registry's shortcut names; :func:`tiny_zoo` has them all)."""
-        root = tmp_path_factory.mktemp("tiny_backbones")
-        dirs = {name: build_tiny(family, root / family) for name, family in FAMILY_OF.items()}
-        dirs["GPT2_dropout"] = build_tiny("gpt2", root / "gpt2_dropout", dropout=0.1)
-        return dirs
-
-
-    @pytest.fixture(scope="session")
-    def tiny_zoo(tmp_path_factory) -> dict[str, str]:
-        """{model_type: folder} for every architecture of :data:`TINY`, built once."""
-        root = tmp_path_factory.mktemp("tiny_zoo")
-        return {family: build_tiny(family, root / family) for family in TINY}
