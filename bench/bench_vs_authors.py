@@ -120,7 +120,7 @@ def prepare(model: str, workdir: Path, n_batches: int) -> dict:
         if len(batches) == n_batches:
             break
     torch.save(batches, workdir / "batches.pt")
-    plain = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))}
+    plain = {k: v for k, v in args.as_dict().items() if isinstance(v, (int, float, str, bool, type(None)))}
     spec = {"model": model, "repo": str(authors_root() / folder), "module": module,
             "stubs": list(stubs), "own_buffers": list(own), "ours": str(REPO),
             "configs": {k: plain[k] for k in keys}, "all_configs": plain,
