@@ -4,6 +4,8 @@ one-batch overfit and equality with the authors' forward on the same weights are
 checks (tests/test_models.py, tests/helpers/model_checks.py)."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -16,10 +18,7 @@ from tests.helpers.project import ROOT
 from tests.helpers.scripts import parsed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def configs(**over):
-    return model_configs("iTransformer", **over)
+configs = partial(model_configs, "iTransformer")  # the shared checks' test size, flags overridable
 
 
 def test_no_calendar_tokens_and_any_number_of_variates():

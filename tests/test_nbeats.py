@@ -4,6 +4,8 @@ authors' forward on the same weights are the shared checks (tests/test_models.py
 tests/helpers/model_checks.py)."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -15,10 +17,7 @@ from tests.helpers.project import ROOT
 from tests.helpers.scripts import launches
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def configs(**over):
-    return model_configs("NBEATS", **over)
+configs = partial(model_configs, "NBEATS")  # the shared checks' test size, flags overridable
 
 
 def test_shapes_and_channels_share_weights():

@@ -4,6 +4,8 @@ overfit and equality with the authors' forward on the same weights (cchallu/n-hi
 /tmp/authors/n-hits) are the shared checks (tests/test_models.py, tests/helpers/model_checks.py)."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -18,10 +20,7 @@ from timellm_api import config_from_argv, flags_to_argv
 from utils.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def configs(**over):
-    return model_configs("NHITS", **over)
+configs = partial(model_configs, "NHITS")  # the shared checks' test size, flags overridable
 
 
 @pytest.mark.parametrize("L,k,pooled", [(24, 1, 24), (24, 2, 12), (24, 5, 5), (96, 16, 6), (12, 8, 2)])

@@ -5,6 +5,7 @@ shared checks (tests/test_models.py, tests/helpers/model_checks.py)."""
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
 import torch
@@ -18,10 +19,7 @@ from tests.helpers.project import ROOT
 from tests.helpers.scripts import parsed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def configs(**over):
-    return model_configs("TimesNet", **over)
+configs = partial(model_configs, "TimesNet")  # the shared checks' test size, flags overridable
 
 
 def test_without_marks_and_features_ms():
