@@ -1,7 +1,7 @@
 """LLM backbone registry: load, truncate to ``llm_layers``, freeze, derive ``llm_dim``, set the pad token.
 
 :class:`BackboneRunner` runs a loaded backbone over [prompt ; tokens] the reference's way (the
-fast path's runner is ``layers.fast.llm``).
+fast path's runner is ``layers.fast.backbones``).
 
 Any Hugging Face language model loads through ``transformers``' Auto classes: ``--llm_path`` (a
 folder, or a hub id) names the weights, and the architecture (``model_type``) comes from its
@@ -598,7 +598,7 @@ class BackboneRunner:
     the prompt's embeddings and the tokens (in the embedding table's dtype) concatenated and
     passed as ``inputs_embeds`` with the config's defaults (the plain configuration stores every
     attention map and hidden state, and a causal model returns its KV cache).
-    ``layers.fast.llm.FastBackboneRunner`` has the same interface.
+    ``layers.fast.backbones.FastBackboneRunner`` has the same interface.
     """
 
     prompt_cache = False  # the prompt always runs with the tokens

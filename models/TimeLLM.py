@@ -19,12 +19,12 @@ from torch import nn
 from torch.profiler import record_function
 
 from layers.Embed import PatchEmbedding, patch_count
-from layers.Reprogramming import FlattenHead
 from layers.StandardNorm import Normalize
 from layers.backbones import backbone_from_configs, with_prompt
 from layers.fast.options import options_from_configs
 from layers.peft_adapters import apply_peft, peft_identity
 from layers.prompt import fit_description, resolve_description
+from layers.reprogramming import FlattenHead
 from models.ablations import get_ablation
 from utils.errors import ConfigError
 

@@ -427,3 +427,32 @@ def test_fast_path_is_read_in_one_place_or_listed_there():
                if rel.parts[0] not in ("bench",) and rel.parts[:2] != ("layers", "fast")
                and rel.as_posix() not in declared and reads.search((ROOT / rel).read_text())}
     assert readers == set(FAST_PATH_ELSEWHERE)
+
+
+def test_fast_twins_carry_their_plain_twins_names():
+    """A fast-path class that stands in for a plain one (subclasses it) is named ``Fast<Plain>``
+    and lives in the module of the same name under layers/fast (``layers.reprogramming.X`` ->
+    ``layers.fast.reprogramming.FastX``); a fast function twin has the plain one's name and module."""
+    import importlib
+    import inspect
+
+    import layers.fast.options as options
+
+    twins = []
+    for rel in project_files():
+        if rel.parts[:2] != ("layers", "fast") or rel.name == "__init__.py":
+            continue
+        module = importlib.import_module(module_name(rel))
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+                continue
+            for base in cls.__bases__:
+                if base.__module__.startswith("layers.") and not base.__module__.startswith("layers.fast"):
+                    twins.append((f"{base.__module__}.{base.__name__}", f"{cls.__module__}.{cls.__name__}"))
+    assert len(twins) >= 4
+    for plain, fast in twins:
+        plain_module, plain_name = plain.rsplit(".", 1)
+        assert fast == f"layers.fast.{plain_module.split('.', 1)[1]}.Fast{plain_name}", (plain, fast)
+    assert options.fast_head_input.__name__ == options.plain_head_input.__name__
+    assert options.fast_head_input.__module__ == "layers.fast.reprogramming"
+    assert options.plain_head_input.__module__ == "layers.reprogramming"

@@ -11,11 +11,11 @@ import torch.nn.functional as F
 import layers.prompt
 
 from layers.Embed import PatchEmbedding, TokenEmbedding, patch_count
-from layers.Reprogramming import FlattenHead, ReprogrammingLayer
 from layers.StandardNorm import Normalize
 from layers.fast.prompt import autocorrelation_lags, build_prompts, prompt_statistics
 from layers.fast.reprogramming import FastReprogrammingLayer, dropout_mask
 from layers.prompt import DEFAULT_DESCRIPTION, resolve_description
+from layers.reprogramming import FlattenHead, ReprogrammingLayer
 from models.ablations import ABLATIONS, get_ablation
 from utils.errors import ConfigError
 

@@ -9,10 +9,9 @@ a model runs is chosen once, by :mod:`layers.fast.options`:
 | ``stamp`` | ``Stamp``: when a cached value is stale (every cache below uses it) |
 | ``prompt`` | batched prompt statistics and text, cached tokenisation |
 | ``mapping`` | the mapping layer as two hand-written GEMMs over a weight in the faster layout |
-| ``reprogramming`` | reprogramming from score maps; prototype tensors kept in evaluation; the attention in cache-sized slices in training, one SDPA kernel in evaluation |
-| ``llm`` | the backbone's pass: no stored maps, the prompt as a KV cache |
+| ``reprogramming`` | reprogramming from score maps; prototype tensors kept in evaluation; the attention in cache-sized slices in training, one SDPA kernel in evaluation; the head's input sliced before it is copied |
+| ``backbones`` | the backbone's pass: no stored maps, the prompt as a KV cache |
 | ``prompt_cache`` | the prompt KV cache with its run-wide shared prefix |
 | ``llama_lean`` | a lean runner of LLaMA-family layers over a cached prefix |
 | ``onednn`` | oneDNN linears with fused epilogues for the frozen backbone |
-| ``head`` | the head's input sliced before it is copied |
 """

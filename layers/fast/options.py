@@ -11,10 +11,10 @@ part through them and runs it without knowing which it got:
 | backbone loading | eager attention, maps and states stored | SDPA, nothing stored |
 | prompt ids | ``prompt.PromptIds`` | ``fast.prompt.FastPromptIds`` |
 | mapping layer | ``nn.Linear(V, M)`` | ``fast.mapping.MappingLayer`` |
-| reprogramming | ``Reprogramming.ReprogrammingLayer`` | ``fast.reprogramming.FastReprogrammingLayer`` |
-| prototype keys/values | ``Reprogramming.PrototypeSource`` | ``fast.reprogramming.CachedPrototypeSource`` |
-| the backbone's pass | ``backbones.BackboneRunner`` | ``fast.llm.FastBackboneRunner`` |
-| head input | ``Reprogramming.head_input`` | ``fast.head.head_input`` |
+| reprogramming | ``reprogramming.ReprogrammingLayer`` | ``fast.reprogramming.FastReprogrammingLayer`` |
+| prototype keys/values | ``reprogramming.PrototypeSource`` | ``fast.reprogramming.FastPrototypeSource`` |
+| the backbone's pass | ``backbones.BackboneRunner`` | ``fast.backbones.FastBackboneRunner`` |
+| head input | ``reprogramming.head_input`` | ``fast.reprogramming.head_input`` |
 
 Both compute the same numbers up to float rounding (tests: 1e-5); parameter names, initial
 values and checkpoints are the same, so a checkpoint moves between them.
@@ -31,15 +31,15 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from layers.Reprogramming import PrototypeSource, ReprogrammingLayer
-from layers.Reprogramming import head_input as plain_head_input
 from layers.backbones import BackboneRunner
-from layers.fast.head import head_input as fast_head_input
-from layers.fast.llm import FastBackboneRunner
+from layers.fast.backbones import FastBackboneRunner
 from layers.fast.mapping import MappingLayer
 from layers.fast.prompt import FastPromptIds
-from layers.fast.reprogramming import CachedPrototypeSource, FastReprogrammingLayer
+from layers.fast.reprogramming import FastPrototypeSource, FastReprogrammingLayer
+from layers.fast.reprogramming import head_input as fast_head_input
 from layers.prompt import PromptIds
+from layers.reprogramming import PrototypeSource, ReprogrammingLayer
+from layers.reprogramming import head_input as plain_head_input
 
 
 # module (from the repository root) -> what it decides from --fast_path
@@ -109,7 +109,7 @@ class FastPath(PlainPath):
         return FastReprogrammingLayer(d_model, n_heads, d_keys, d_llm)
 
     def prototype_source(self) -> PrototypeSource:
-        return CachedPrototypeSource()
+        return FastPrototypeSource()
 
     def llm_runner(self, llm: nn.Module, tokenizer, is_causal: bool,
                    cacheable: bool) -> BackboneRunner:

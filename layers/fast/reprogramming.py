@@ -1,10 +1,11 @@
 """Time-LLM's reprogramming on the fast path: the same attention, fewer FLOPs, kept in evaluation.
 
-:class:`FastReprogrammingLayer` is :class:`layers.Reprogramming.ReprogrammingLayer` (same
+:class:`FastReprogrammingLayer` is :class:`layers.reprogramming.ReprogrammingLayer` (same
 parameters, names and plain methods) plus :meth:`~FastReprogrammingLayer.fast_source` and
 :meth:`~FastReprogrammingLayer.attend_fast`, the same attention weights from score maps in an
-(H, B*L, S) layout. :class:`CachedPrototypeSource` drives them with the mapping layer's exact
+(H, B*L, S) layout. :class:`FastPrototypeSource` drives them with the mapping layer's exact
 GEMM (``layers.fast.mapping``) and, in evaluation, computes the prototypes' tensors once per pass.
+:func:`head_input` is the output head's input, sliced before it is copied.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from math import sqrt
 import torch
 import torch.nn.functional as F
 
-from layers.Reprogramming import PrototypeSource, ReprogrammingLayer
 from layers.fast.mapping import MappingLayer
 from layers.fast.stamp import Stamp, autocast_key
+from layers.reprogramming import PrototypeSource, ReprogrammingLayer
 
 
 def dropout_mask(shape: tuple[int, ...], p: float, like: torch.Tensor) -> torch.Tensor:
@@ -198,8 +199,8 @@ class FastReprogrammingLayer(ReprogrammingLayer):
         return out.transpose(0, 1).reshape(x.shape[0], H * E)      # (B*L, H*E)
 
 
-class CachedPrototypeSource(PrototypeSource):
-    """:class:`layers.Reprogramming.PrototypeSource` on the fast path, same interface.
+class FastPrototypeSource(PrototypeSource):
+    """:class:`layers.reprogramming.PrototypeSource` on the fast path, same interface.
 
     Prototypes from :meth:`MappingLayer.prototypes` (one GEMM forward, one weight-gradient GEMM
     backward); score maps and values from :meth:`FastReprogrammingLayer.fast_source`, attended
@@ -243,3 +244,14 @@ class CachedPrototypeSource(PrototypeSource):
     def attend(self, layer: FastReprogrammingLayer, patches: torch.Tensor,
                kv: tuple) -> torch.Tensor:
         return layer.attend_fast(patches, *kv)
+
+
+def head_input(hidden: torch.Tensor, n_vars: int, patch_nums: int, d_ff: int,
+               dtype: torch.dtype) -> torch.Tensor:
+    """hidden (B*n_vars, S + P, >= d_ff) -> (B, n_vars, d_ff, P) in ``dtype`` (P = patch_nums).
+
+    The same tensor as :func:`layers.reprogramming.head_input` (pure data movement, bit-identical):
+    the last ``patch_nums`` positions and first ``d_ff`` channels are sliced first, so only they
+    are converted and copied, instead of the channels of every position (prompt included)."""
+    dec = hidden[:, -patch_nums:, :d_ff].to(dtype)
+    return dec.reshape(-1, n_vars, patch_nums, d_ff).permute(0, 1, 3, 2).contiguous()

@@ -3,7 +3,7 @@
 The reference's computation (the plain path): :class:`ReprogrammingLayer`, the text prototypes
 through :class:`PrototypeSource` (an ``nn.Linear`` on the transposed word-embedding table every
 batch), and :func:`head_input`, the reference's slicing of the LLM's output for
-:class:`FlattenHead`. ``layers.fast.reprogramming`` and ``layers.fast.head`` compute the same
+:class:`FlattenHead`. ``layers.fast.reprogramming`` computes the same
 numbers faster.
 """
 from __future__ import annotations
@@ -115,7 +115,7 @@ class PrototypeSource:
     - ``attend(layer, patches, kv)``: patches (B, L, d_model) -> (B, L, D)
       (:meth:`ReprogrammingLayer.attend`).
 
-    ``layers.fast.reprogramming.CachedPrototypeSource`` has the same interface.
+    ``layers.fast.reprogramming.FastPrototypeSource`` has the same interface.
     """
 
     @property
