@@ -15,7 +15,7 @@ import sys
 
 from exp import config
 from exp.exp_main import run
-from utils.errors import UserError
+from utils.errors import exit_status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,16 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        run(args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_status(lambda: run(args))
     except KeyboardInterrupt:
         again = argv if "--resume" in argv else [*argv, "--resume"]
         print(f"interrupted: the run keeps its last saved epoch; continue it with: "
               f"python run_main.py {shlex.join(again)}", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, fields
 
-from utils.errors import UserError, unknown_name
+from utils.errors import exit_status, unknown_name
 
 ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/{}"
 # The Autoformer / Time-Series-Library bundle, as linked from the thuml/Time-Series-Library README.
@@ -239,15 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m data_provider.datasets NAME FIELD...\n"
               f"  NAME: {', '.join(DATASETS)}\n  FIELD: {', '.join(FIELDS)}", file=sys.stderr)
         return 2
-    try:
+    def show() -> None:
         info = dataset_info(argv[0])
-        lines = [format_field(info, field) for field in argv[1:]]
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for line in lines:
-        print(line)
-    return 0
+        print("\n".join(format_field(info, field) for field in argv[1:]))
+
+    return exit_status(show)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_provider.datasets import DATASETS, M4_PATTERNS, SourceFile
-from utils.errors import ConfigError, DataError, UserError, unknown_name
+from utils.errors import ConfigError, DataError, exit_status, unknown_name
 
 # Fetchable name -> its files: every dataset with a file of its own, and M4 per pattern.
 SOURCES: dict[str, tuple[SourceFile, ...]] = {
@@ -273,13 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        fetch(args.datasets, mirror=args.mirror, dest=args.dest, link=args.link,
-              force=args.force, quiet=args.quiet)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(lambda: fetch(args.datasets, mirror=args.mirror, dest=args.dest,
+                                     link=args.link, force=args.force, quiet=args.quiet))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from report.paper_tables import build_report
 from report.render import readme_block, render, replace_block
 from report.results_table import RESULTS, check, collect
 from utils.checkpoint import atomic_write_text
-from utils.errors import UserError
+from utils.errors import UserError, exit_status
 
 PROG = "python -m report"
 COMMANDS = ("render", "collect", "check")
@@ -83,32 +83,27 @@ RESULTS_COMMANDS = {"collect": collect_command, "check": check_command, "render"
 def results_main(argv: list[str]) -> int:
     """``python -m report [collect SRC... --table T | check | render]`` over docs/results."""
     a = build_results_parser().parse_args(argv)
-    try:
-        return RESULTS_COMMANDS[a.command](a, Path(a.dest))
-    except (UserError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: RESULTS_COMMANDS[a.command](a, Path(a.dest)), catch=(ValueError,))
 
 
 def report_main(argv: list[str]) -> int:
     """``python -m report RESULTS_DIR ... [--out FILE] [--plots DIR]``: the paper-table report."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def report() -> None:
         out = Path(args.out) if args.out else None
         plots = Path(args.plots) if args.plots else (out.with_name(out.stem + "_plots") if out else None)
         if args.published and not Path(args.published).is_file():
             raise UserError(f"{args.published}: published-figures file not found")
         text = build_report(args.results, plots, args.published, out.parent if out else None)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-        print(f"report: {out}" + (f" (plots in {plots})" if plots else ""))
-    else:
-        print(text)
-    return 0
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n")
+            print(f"report: {out}" + (f" (plots in {plots})" if plots else ""))
+        else:
+            print(text)
+
+    return exit_status(report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,3 +149,19 @@ def test_cost_only_flags_are_not_the_runs_identity(flag, args_from, tmp_path):
     saved = dict(cfg.as_dict(), **{flag[2:]: "changed"}, learning_rate=1.0)
     assert flag[2:] in COST_ONLY_FLAGS
     assert identity_differences(saved, cfg) == {"learning_rate": (1.0, cfg.learning_rate)}
+
+
+def test_every_entry_point_ends_a_user_error_the_same_way(capsys):
+    """utils.errors.exit_status: one line and status 2 for a user error, the command's own status
+    otherwise, and anything else (a bug) still a traceback."""
+    from utils.errors import ConfigError, exit_status
+
+    def refuse():
+        raise ConfigError("--seq_len must be at least 1, got 0")
+
+    assert exit_status(refuse) == 2
+    assert capsys.readouterr().err == "error: --seq_len must be at least 1, got 0\n"
+    assert (exit_status(lambda: 3), exit_status(lambda: None), exit_status(lambda: "done")) == (3, 0, 0)
+    assert exit_status(lambda: int("x"), catch=(ValueError,)) == 2
+    with pytest.raises(ZeroDivisionError):
+        exit_status(lambda: 1 / 0)

@@ -1,6 +1,6 @@
 """Where the authors' code is found, and how their modules are imported beside ours.
 
-The equality tests (``tests/authors.py``) and the speed comparison (``bench/bench_vs_authors.py``)
+The equality tests (``tests/helpers/authors.py``) and the speed comparison (``bench/bench_vs_authors.py``)
 run a baseline's original code. It is never committed: each repository is cloned under
 ``$TIMELLM_AUTHORS`` (default ``/tmp/authors``) as ``<root>/<folder>/``, e.g. ``git clone
 https://github.com/thuml/Time-Series-Library /tmp/authors/Time-Series-Library``.
