@@ -3,6 +3,7 @@
     python -m report [render]                                 # docs/RESULTS.md + the README block
     python -m report collect SRC [SRC ...] --table NAME      # copy finished runs into docs/results
     python -m report check                                    # every runs.csv row against its run
+    python -m report pick LABEL=RUN [LABEL=RUN ...]           # the label whose run validates best
     python -m report RESULTS_DIR [...] --out report.md [--plots DIR]   # any results folders
 
 A user error (``UserError``, a bad file) is one line on stderr and exit status 2.
@@ -16,11 +17,12 @@ from pathlib import Path
 from report.paper_tables import build_report
 from report.render import readme_block, render, replace_block
 from report.results_table import RESULTS, check, collect
+from report.selection import pick
 from utils.checkpoint import atomic_write_text
 from utils.errors import UserError, exit_status
 
 PROG = "python -m report"
-COMMANDS = ("render", "collect", "check")
+COMMANDS = ("render", "collect", "check", "pick")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_results_parser() -> argparse.ArgumentParser:
-    """``render | collect | check`` over the project's results table."""
+    """``render | collect | check | pick`` over the project's results table."""
     p = argparse.ArgumentParser(prog=PROG, description="the project's results tables (docs/results/runs.csv, m4.csv)")
     p.add_argument("command", nargs="?", default="render", choices=list(COMMANDS))
-    p.add_argument("sources", nargs="*", help="collect: folders holding finished runs' metrics.json")
+    p.add_argument("sources", nargs="*", help="collect: folders holding finished runs' metrics.json; "
+                                              "pick: LABEL=RUN_FOLDER candidates")
     p.add_argument("--table", default=None, help="collect: the table the runs belong to (e.g. fewshot10)")
     p.add_argument("--commit", default=None, help="collect: commit of runs whose metrics.json has none")
     p.add_argument("--dest", default=str(RESULTS), help="results data folder (default docs/results)")
@@ -77,7 +80,22 @@ def render_command(a: argparse.Namespace, dest: Path) -> int:
     return 0
 
 
-RESULTS_COMMANDS = {"collect": collect_command, "check": check_command, "render": render_command}
+def pick_command(a: argparse.Namespace, dest: Path) -> int:
+    """Print the label whose run has the lowest best validation loss (stdout), each candidate's
+    figure on stderr."""
+    bad = [s for s in a.sources if "=" not in s]
+    if bad:
+        raise UserError(f"pick takes LABEL=RUN_FOLDER candidates, got {bad[0]!r}")
+    chosen, scores = pick(dict(s.split("=", 1) for s in a.sources))
+    for label, score in scores.items():
+        print(f"{label}: best validation loss {score:.6f}{'  <- chosen' if label == chosen else ''}",
+              file=sys.stderr)
+    print(chosen)
+    return 0
+
+
+RESULTS_COMMANDS = {"collect": collect_command, "check": check_command, "render": render_command,
+                    "pick": pick_command}
 
 
 def results_main(argv: list[str]) -> int:

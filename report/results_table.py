@@ -299,6 +299,7 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
             raise UserError(f"{src}: no such folder (give the --results_dir of finished runs)")
         found += sorted(Path(src).rglob("metrics.json"))
     found = [p for p in found if dest.resolve() not in p.resolve().parents]
+    found = list({p.resolve(): p for p in reversed(found)}.values())[::-1]  # a run linked twice: once
     if not found:
         raise UserError(f"no metrics.json under {', '.join(map(str, sources))}")
     runs, skipped = [], []
@@ -313,6 +314,14 @@ def collect(sources: list[Path], table: str, dest: Path = RESULTS,
     if not runs:
         raise UserError(f"no runs of this framework under {', '.join(map(str, sources))}: {len(skipped)} "
                         f"metrics.json without setting, args and metrics with mse or m4 (first: {skipped[0]})")
+    first: dict[tuple, Path] = {}
+    for path, data, kind in runs:  # two runs of one row in one call: neither silently replaces the other
+        key = (kind.csv, row_key(kind.row(data, table, commit), kind))
+        if key in first:
+            raise UserError(f"{first[key]} and {path} are runs of the same {kind.csv} row {key[1]} "
+                            f"(they differ in something the row does not record, e.g. a learning rate "
+                            f"being chosen); collect the one that belongs in the table by its folder")
+        first[key] = path
     by_kind = {kind: ([(path, data) for path, data, k in runs if k is kind],
                       {row_key(r, kind): r for r in read_rows(dest / kind.csv, kind)}) for kind in KINDS}
     for kind, (mine, rows) in by_kind.items():  # refuse before anything of any kind is written

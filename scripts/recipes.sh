@@ -276,7 +276,8 @@ recipe_PatchTST() {
 #   epoch with T_max 20 and eta_min 1e-8 (--cos 1 --tmax 20, :40-41; here --lradj COS), one channel
 #   per sample (its loader), the first PERCENT% of the training split with the scaler fitted on the
 #   whole split (as here). learning_rate: the script runs both 0.001 and 0.000005 (:11) and the
-#   repository does not say which was reported; LR (default 0.001) picks one.
+#   repository does not say which was reported; LR (default 0.001) picks one (the results runner,
+#   scripts/results/ETTh1_fewshot10.sh, chooses GPT4TS's on validation: python -m report pick).
 # Its 3 repetitions (--itr 3) are draws of one seed-2021 stream, averaged; ours are seeds 2021-2023,
 # each its own run. Its test loader drops the last incomplete batch; ours scores every window.
 # Model settings: DLinear kernel 25, one shared layer (its DLinear.py); PatchTST the authors' ETTh1

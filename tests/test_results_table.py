@@ -402,3 +402,18 @@ def test_a_damaged_run_is_refused_naming_its_file_and_nothing_is_written(tmp_pat
     assert err[0].startswith(f"error: {damaged}: {words}")
     assert err[0].endswith("rerun the test with --is_training 0 or remove the run folder from the sources")
     assert {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()} == before
+
+
+def test_two_runs_of_one_row_in_one_collect_are_refused_and_a_linked_run_counts_once(tmp_path):
+    """GPT4TS's lr selection leaves seed 2021 at two learning rates (runs.csv has no lr column):
+    collecting both at once must not let one silently replace the other."""
+    a = fake_run(tmp_path / "lr0.001", mse=0.5)
+    fake_run(tmp_path / "lr0.000005", mse=0.4)
+    dest = tmp_path / "docs" / "results"
+    with pytest.raises(UserError, match="are runs of the same runs.csv row"):
+        collect([tmp_path / "lr0.001", tmp_path / "lr0.000005"], "fewshot10", dest)
+    assert not (dest / "runs.csv").exists()  # refused before anything was written
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "chosen").symlink_to(a.parent.parent)  # the runner's seed-2021 link
+    collect([tmp_path / "lr0.001", tmp_path / "linked"], "fewshot10", dest)
+    assert [r["mse"] for r in read_rows(dest / "runs.csv")] == [pytest.approx(0.5)]

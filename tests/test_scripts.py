@@ -239,10 +239,14 @@ def test_results_runner_plans_each_stage_and_skips_finished_runs(tmp_path):
                                   **env})
         return out.stdout.splitlines()
 
-    lines = plan(STAGES="a b c")
+    lines = plan(STAGES="a b c", GPT4TS_LR="0.0001")
     names = [line.split(":", 1)[0] for line in lines]
     assert names[:4] == ["timellm_96_gb192_s2021", "dlinear_96_fewshot_gb192_s2021",
                          "patchtst_96_fewshot_gb192_s2021", "gpt4ts_96_fewshot_gb192_s2021"]
+    assert " LR=0.0001 " in lines[3]
+    choosing = [line.split(":", 1)[0] for line in plan(STAGES="b")]
+    assert choosing[:2] == ["gpt4ts_96_fewshot_gb192_lr0.001_s2021", "gpt4ts_96_fewshot_gb192_lr0.000005_s2021"]
+    assert choosing[2:] == names[1:4]
     assert names[4:] == [f"{ab}_96_gb192_s2021" for ab in
                          ("no_llm", "llm2attn", "attention_layer", "random_llm", "no_prompt")]
     assert all(line.endswith("--global_batch 192") or "--ablation" in line for line in lines)
@@ -254,3 +258,24 @@ def test_results_runner_plans_each_stage_and_skips_finished_runs(tmp_path):
     done.mkdir(parents=True)
     (done / "metrics.json").write_text("{}")
     assert plan(STAGES="a") == [f"timellm_96_gb192_s2021: done ({tmp_path}/timellm_96_gb192_s2021)"]
+
+
+def test_results_runner_chooses_gpt4ts_learning_rate_on_validation(tmp_path):
+    """Seed 2021 runs at each candidate lr; the one with the lowest best validation loss is every
+    seed's lr, and seed 2021's run is the selection run itself (linked, not run again)."""
+    runner = ROOT / "scripts" / "results" / "ETTh1_fewshot10.sh"
+    runs = tmp_path / "runs"
+    for lr, vali in (("0.001", "0.95"), ("0.000005", "0.90")):
+        setting = runs / f"gpt4ts_96_fewshot_gb192_lr{lr}_s2021" / "results" / "setting"
+        setting.mkdir(parents=True)
+        (setting / "metrics.json").write_text("{}")
+        (setting / "losses.csv").write_text(f"epoch,train_loss,vali_loss,test_loss,lr,seconds,best\n"
+                                            f"1,0.5,{vali},,{lr},1.0,True\n")
+    done = script_launches(runner, {"STAGES": "b", "BASELINES": "GPT4TS", "SEEDS": "2021 2022",
+                                    "RUNS": str(runs)})
+    assert len(done) == 1  # seed 2022 only: the candidates and seed 2021 are finished
+    args = build_parser().parse_args(done[0].run_args)
+    assert (args.model, args.seed, args.learning_rate) == ("GPT4TS", 2022, 0.000005)
+    link = runs / "gpt4ts_96_fewshot_gb192_s2021"
+    assert link.is_symlink() and link.resolve() == (runs / "gpt4ts_96_fewshot_gb192_lr0.000005_s2021").resolve()
+

@@ -30,6 +30,11 @@
 #   c = the five ablations at H=96
 #   d = Time-LLM H=192, 336, 720
 #   e = Time-LLM H=96 with DEPTHS (default "1 4") LLM layers
+# GPT4TS's learning rate (stage b): the One Fits All script runs 0.001 and 0.000005 and does not say
+# which it reported, so it is chosen on validation: seed 2021 runs at each of GPT4TS_LRS (default
+# those two; runs gpt4ts_96_fewshot_gb<B>_lr<LR>_s2021), `python -m report pick` takes the one with
+# the lowest best validation loss, and every seed runs at it (seed 2021's run is the selection run
+# itself, linked). GPT4TS_LR=<lr> skips the choice.
 # ONLY=<run name> runs one run; BASELINES (stage b) the baselines to run, default all three;
 # BASELINE_BATCH (stage b) their global batch, default $GLOBAL_BATCH (the Time-LLM cells' step;
 # 0: the One Fits All script's own batch of 256). DRY_RUN=1 prints each run's command instead.
@@ -90,11 +95,33 @@ for stage in ${STAGES:-a b c d}; do
     a) for seed in $SEEDS; do timellm "timellm_96_${gb}_s$seed" 96 "$seed"; done ;;
     b) bb="${BASELINE_BATCH:-$GLOBAL_BATCH}"
        batch=(); [ "$bb" != 0 ] && batch=(--global_batch "$bb")
+       baseline() {  # baseline MODEL NAME SEED [ENV=VALUE ...]
+         local model="$1" name="$2" seed="$3"; shift 3
+         run "$name" "scripts/fewshot/${model}_ETTh1_10percent.sh" PRED_LENS=96 LLM_MODEL=SmolLM2 \
+           LLM_LAYERS="$LLM_LAYERS" "$@" -- --seed "$seed" --test_every_epoch 0 "${batch[@]}"
+       }
+       models=" ${BASELINES:-DLinear PatchTST GPT4TS} "
+       gpt_lr="${GPT4TS_LR:-}"
+       if [[ "$models" == *" GPT4TS "* && -z "$gpt_lr" ]]; then  # choose its lr on validation
+         candidates=()
+         for lr in ${GPT4TS_LRS:-0.001 0.000005}; do
+           baseline GPT4TS "gpt4ts_96_fewshot_gb${bb/#0/256}_lr${lr}_s2021" 2021 LR="$lr"
+           candidates+=("$lr=$RUNS/gpt4ts_96_fewshot_gb${bb/#0/256}_lr${lr}_s2021")
+         done
+         gpt_lr=$("${FACTS_PYTHON:-python}" -m report pick "${candidates[@]}") \
+           || { [ -n "${DRY_RUN:-}" ] && gpt_lr="<chosen on validation>"; } \
+           || echo "GPT4TS: no learning rate chosen (its selection runs are not finished)"
+       fi
        for seed in $SEEDS; do
-         for model in ${BASELINES:-DLinear PatchTST GPT4TS}; do
-           run "${model,,}_96_fewshot_gb${bb/#0/256}_s$seed" "scripts/fewshot/${model}_ETTh1_10percent.sh" \
-             PRED_LENS=96 LLM_MODEL=SmolLM2 LLM_LAYERS="$LLM_LAYERS" -- --seed "$seed" --test_every_epoch 0 \
-             "${batch[@]}"
+         for model in $models; do
+           name="${model,,}_96_fewshot_gb${bb/#0/256}_s$seed"
+           if [ "$model" != GPT4TS ]; then baseline "$model" "$name" "$seed"; continue; fi
+           [ -z "$gpt_lr" ] && continue
+           chosen="$RUNS/gpt4ts_96_fewshot_gb${bb/#0/256}_lr${gpt_lr}_s2021"
+           if [ "$seed" = 2021 ] && [ -z "${DRY_RUN:-}" ] && [ -d "$chosen" ] && [ ! -e "$RUNS/$name" ]; then
+             ln -s "$chosen" "$RUNS/$name"  # the selection run at the chosen lr is seed 2021's run
+           fi
+           baseline GPT4TS "$name" "$seed" LR="$gpt_lr"
          done
        done ;;
     c) for seed in $SEEDS; do
