@@ -75,18 +75,24 @@ def _cell(rs: list[dict]) -> str:
     return f"| {_stat(mse)} | {_ci(mse)} | {_stat([r['mae'] for r in rs])} | {len(rs)} | {_seeds(rs)} |"
 
 
-def _horizon_average(by_h: dict, horizons) -> str | None:
-    """The four-horizon average row's figures: per seed run at every horizon, the mean over the
-    horizons, then the cell's figures over those seeds; None when a horizon is missing."""
+def _per_seed_average(by_h: dict, horizons) -> list[dict] | None:
+    """One row per seed run at every horizon, its MSE and MAE the mean over the horizons
+    (``{"seed", "mse", "mae"}``); None when a horizon is missing, [] when no seed has them all."""
     if not all((h,) in by_h for h in horizons):
         return None
     common = set.intersection(*({r["seed"] for r in by_h[(h,)]} for h in horizons))
-    if not common:
-        return "| — | — | — | 0 | no seed run at every horizon |"
-    per_seed = [{"seed": s, **{m: statistics.fmean(next(r[m] for r in by_h[(h,)] if r["seed"] == s)
-                                                  for h in horizons) for m in ("mse", "mae")}}
-                for s in sorted(common)]
-    return _cell(per_seed)
+    return [{"seed": s, **{m: statistics.fmean(next(r[m] for r in by_h[(h,)] if r["seed"] == s)
+                                               for h in horizons) for m in ("mse", "mae")}}
+            for s in sorted(common)]
+
+
+def _horizon_average(by_h: dict, horizons) -> str | None:
+    """The four-horizon average row's figures: per seed run at every horizon, the mean over the
+    horizons, then the cell's figures over those seeds; None when a horizon is missing."""
+    per_seed = _per_seed_average(by_h, horizons)
+    if per_seed is None:
+        return None
+    return _cell(per_seed) if per_seed else "| — | — | — | 0 | no seed run at every horizon |"
 
 
 def timellm_section(rows: list[dict], pub) -> list[str]:
@@ -309,9 +315,10 @@ def render(dest: Path = RESULTS, published=None) -> str:
     return "\n".join(out)
 
 
-def _timellm_line(rs: list[dict], pub) -> str:
-    r = rs[0]
-    pm, pa = _published(pub, r, "TimeLLM", r["pred_len"])
+def _timellm_line(rs: list[dict], pub, like: dict, horizon) -> str:
+    """One README line for a Time-LLM cell (``rs``: its runs, or per-seed averages over the
+    horizons with ``horizon`` "avg"); ``like``: a run of the cell, for its settings."""
+    pm, pa = _published(pub, like, "TimeLLM", horizon)
     iv = seed_interval([x["mse"] for x in rs])
     if pm == "—":
         where = ""
@@ -320,10 +327,35 @@ def _timellm_line(rs: list[dict], pub) -> str:
     else:
         inside = iv.low <= float(pm) <= iv.high
         where = f" ({'inside' if inside else 'outside'} our MSE interval)"
-    return (f"- Time-LLM, horizon {r['pred_len']}, {backbone(r)}, global batch {r['global_batch']}: "
+    what = "the four-horizon average" if horizon == "avg" else f"horizon {horizon}"
+    return (f"- Time-LLM, {what}, {backbone(like)}, global batch {like['global_batch']}: "
             f"MSE {_stat([x['mse'] for x in rs])} (95% CI {_ci([x['mse'] for x in rs])}), MAE "
             f"{_stat([x['mae'] for x in rs])}, n = {len(rs)}; paper (LLaMA-7B × 32 layers, global batch "
             f"192): {pm} / {pa}{where}")
+
+
+def _timellm_lines(full: list[dict], pub) -> list[str]:
+    """The README's Time-LLM lines: each horizon's cell, then the four-horizon average of each
+    setting that has every horizon (each seed averaged over the horizons first)."""
+    lines = [_timellm_line(rs, pub, rs[0], rs[0]["pred_len"]) for rs in cells(full).values()]
+    for group in _group(full, ("llm_model", "llm_layers", "seq_len", "global_batch")).values():
+        per_seed = _per_seed_average(_group(group, ("pred_len",)), horizons_of(group[0]["data"]))
+        if per_seed:
+            lines.append(_timellm_line(per_seed, pub, group[0], "avg"))
+    return lines
+
+
+def _comparison_lines(found: list[Comparison]) -> list[str]:
+    """The README's comparison lines: those over two or more seeds, each with its interval and
+    verdict; the single-seed ones (no interval, so never a verdict) named on one line."""
+    lines = [f"- {c.entry}, horizon {c.pred_len}, global batch {c.global_batch}: MSE difference "
+             f"against {c.reference} {_difference(c)}: {c.verdict}" for c in found if c.difference.n >= 2]
+    single = [f"{c.entry} (horizon {c.pred_len}, global batch {c.global_batch})" for c in found
+              if c.difference.n < 2]
+    if single:
+        lines.append(f"- one seed only, so no interval and no difference shown (figures in RESULTS.md): "
+                     f"{', '.join(single)}")
+    return lines
 
 
 def readme_block(dest: Path = RESULTS, published=None) -> str:
@@ -336,11 +368,9 @@ def readme_block(dest: Path = RESULTS, published=None) -> str:
     for (table,), group in sorted(_group(rows, ("table",)).items()):
         lines.append(f"**{TABLE_TITLES.get(table, table)}** (details: [docs/RESULTS.md](docs/RESULTS.md)):")
         lines.append("")
-        lines += [_timellm_line(rs, pub) for rs in cells([r for r in group if is_full(r)]).values()]
+        lines += _timellm_lines([r for r in group if is_full(r)], pub)
         found = compare(group, folders)
-        for c in found:
-            lines.append(f"- {c.entry}, horizon {c.pred_len}, global batch {c.global_batch}: MSE difference "
-                         f"against {c.reference} {_difference(c)}: {c.verdict}")
+        lines += _comparison_lines(found)
         compared = {(c.entry, c.pred_len, c.global_batch) for c in found}
         for rs in cells([r for r in group if not is_full(r)]).values():
             r = rs[0]
@@ -359,8 +389,10 @@ def readme_block(dest: Path = RESULTS, published=None) -> str:
 def standing(found: list[Comparison]) -> list[str]:
     """Where the full Time-LLM stands per horizon, by the wording rule: the entries shown better
     and worse than it (interval of the difference excluding zero), and those with no difference
-    shown. No ranks: an order of means whose differences are not shown is not reported."""
+    shown, over comparisons of two or more seeds (one seed has no interval). No ranks: an order of
+    means whose differences are not shown is not reported."""
     out = []
+    found = [c for c in found if c.difference.n >= 2]
     for h in sorted({c.pred_len for c in found}):
         at = [c for c in found if c.pred_len == h]
         part = {v: [f"{c.entry} (global batch {c.global_batch}, n = {c.difference.n})" for c in at

@@ -214,9 +214,34 @@ def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(t
     assert f"MSE 0.5100 ± 0.0100 (95% CI [{ci.low:.4f}, {ci.high:.4f}])" in block
     assert "0.448 / 0.460 (outside our MSE interval)" in block
     assert ("where the full Time-LLM stands, horizon 96: shown better than it: Time-LLM no_llm (global batch "
-            "24, n = 3); shown worse: none; no difference shown: Time-LLM random_llm (global batch 24, n = 3), "
-            "DLinear (global batch 24, n = 1)") in block
+            "24, n = 3); shown worse: none; no difference shown: Time-LLM random_llm (global batch 24, n = "
+            "3)\n") in block                      # a single-seed entry has no interval: not in the standing
+    assert ("- one seed only, so no interval and no difference shown (figures in RESULTS.md): DLinear "
+            "(horizon 96, global batch 24)") in block
+    assert "MSE difference against" not in next(ln for ln in block.splitlines() if "DLinear" in ln)
     assert "rank" not in block
+
+
+def test_the_four_horizon_average_averages_each_seed_over_the_horizons_first(tmp_path):
+    """The average row (RESULTS.md) and line (README): each seed run at all four horizons is
+    averaged over them, then mean ± std and the Student-t interval over those seeds; a seed
+    missing a horizon is left out of it."""
+    mse = {(96, 2021): 0.50, (192, 2021): 0.54, (336, 2021): 0.58, (720, 2021): 0.66,
+           (96, 2022): 0.52, (192, 2022): 0.55, (336, 2022): 0.61, (720, 2022): 0.70,
+           (96, 2023): 0.51}                                   # seed 2023 ran horizon 96 only
+    for (h, seed), m in mse.items():
+        fake_run(tmp_path / "runs", seed=seed, pred_len=h, mse=m)
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    per_seed = [np.mean([mse[(h, s)] for h in (96, 192, 336, 720)]) for s in (2021, 2022)]
+    ci = stats.ttest_1samp(per_seed, 0).confidence_interval(0.95)
+    mean, std = np.mean(per_seed), np.std(per_seed, ddof=1)
+    row = next(ln for ln in render(dest).splitlines() if "| average |" in ln)
+    assert f"| {mean:.4f} ± {std:.4f} | [{ci.low:.4f}, {ci.high:.4f}] |" in row
+    assert row.endswith("| 2 | 2021, 2022 | 0.556 | 0.522 |")
+    line = next(ln for ln in readme_block(dest).splitlines() if "four-horizon average" in ln)
+    assert f"MSE {mean:.4f} ± {std:.4f} (95% CI [{ci.low:.4f}, {ci.high:.4f}])" in line
+    assert "n = 2" in line and "0.556 / 0.522" in line
 
 
 def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
