@@ -9,12 +9,15 @@ is "better" or "worse" than Time-LLM only when the interval excludes zero.
 
 Which Time-LLM: an ablation is compared with the full model of its own backbone depth and global
 batch; a baseline (its own recipe, its own batch) with :func:`reference_cell`, the full-model
-cell of that horizon with the most seeds (then the larger global batch, the paper's step).
+cell of that horizon with the most seeds (then the larger global batch, the paper's step, then the
+setting with the most runs in the table: the campaign's main depth). The full model at another
+depth or global batch is an entry of its own against that cell ("does a deeper LLM help?").
 Rows of different global batches are never pooled.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,9 @@ def entry_name(row: dict) -> str:
     return "Time-LLM" if row["ablation"] == "none" else f"Time-LLM {row['ablation']}"
 
 
+SETTING = ("llm_model", "llm_layers", "seq_len", "global_batch")  # a full-model setting: its cells span the horizons
+
+
 def backbone(row: dict) -> str:
     if not row["llm_model"]:
         return "—"
@@ -69,18 +75,36 @@ def is_full(row: dict) -> bool:
 
 def reference_cell(rows: list[dict], pred_len: int) -> list[dict]:
     """The full Time-LLM cell a baseline is compared with at ``pred_len``: the most seeds, then the
-    larger global batch; [] when there is none."""
-    full = [rs for rs in cells([r for r in rows if is_full(r) and r["pred_len"] == pred_len]).values()]
-    if not full:
+    larger global batch, then the setting (:data:`SETTING`) with the most runs over all horizons,
+    then the shallower backbone; [] when there is none."""
+    full = [r for r in rows if is_full(r)]
+    runs = Counter(tuple(r[k] for k in SETTING) for r in full)
+    at = list(cells([r for r in full if r["pred_len"] == pred_len]).values())
+    if not at:
         return []
-    return max(full, key=lambda rs: (len(rs), rs[0]["global_batch"], str(rs[0]["llm_layers"])))
+    return max(at, key=lambda rs: (len(rs), rs[0]["global_batch"], runs[tuple(rs[0][k] for k in SETTING)],
+                                   -int(rs[0]["llm_layers"] or 0)))
 
 
 def _reference_for(rows: list[dict], entry: list[dict]) -> list[dict]:
     first = entry[0]
-    if first["model"] == "TimeLLM":  # an ablation: the full model of its own depth and batch
+    if first["model"] == "TimeLLM" and not is_full(first):  # an ablation: the full model of its depth and batch
         return [r for r in rows if is_full(r) and all(r[k] == first[k] for k in CELL if k != "ablation")]
     return reference_cell(rows, first["pred_len"])
+
+
+def _entries(rows: list[dict]) -> list[list[dict]]:
+    """The cells compared with a full Time-LLM cell: the full model's other settings (each horizon's
+    cells but its reference cell), then the ablations and baselines, each in the rows' order."""
+    key = lambda r: tuple(r[k] for k in CELL)
+    variants = [rs for rs in cells([r for r in rows if is_full(r)]).values()
+                if [key(r) for r in reference_cell(rows, rs[0]["pred_len"])[:1]] != [key(rs[0])]]
+    return variants + list(cells([r for r in rows if not is_full(r)]).values())
+
+
+def _name(row: dict) -> str:
+    """An entry's name: the full model's other settings name their backbone."""
+    return f"Time-LLM, {backbone(row)}" if is_full(row) else entry_name(row)
 
 
 def _per_step_mse(folder: Path | None) -> np.ndarray | None:
@@ -103,10 +127,11 @@ def _dm(entry: dict, ref: dict, folders: dict) -> DMResult | None:
 
 
 def compare(rows: list[dict], folders: dict) -> list[Comparison]:
-    """Every ablation and baseline cell of ``rows`` (one table) against its Time-LLM cell, in the
-    rows' order; cells without a full-model run at their horizon are left out."""
+    """Every other full-model setting, ablation and baseline cell of ``rows`` (one table) against
+    its Time-LLM cell (:func:`_entries`' order); cells without a full-model run to pair with at
+    their horizon are left out."""
     out = []
-    for entry in cells([r for r in rows if not is_full(r)]).values():
+    for entry in _entries(rows):
         ref = {r["seed"]: r for r in _reference_for(rows, entry)}
         pairs = [(r, ref[r["seed"]]) for r in sorted(entry, key=lambda r: r["seed"]) if r["seed"] in ref]
         if not pairs:
@@ -115,7 +140,7 @@ def compare(rows: list[dict], folders: dict) -> list[Comparison]:
         base = float(np.mean([f["mse"] for _, f in pairs]))
         f0 = pairs[0][1]
         out.append(Comparison(
-            entry=entry_name(entry[0]), pred_len=int(entry[0]["pred_len"]),
+            entry=_name(entry[0]), pred_len=int(entry[0]["pred_len"]),
             global_batch=int(entry[0]["global_batch"]),
             reference=f"Time-LLM, {backbone(f0)}, global batch {f0['global_batch']}",
             seeds=tuple(e["seed"] for e, _ in pairs), difference=diff, relative=diff.mean / base,

@@ -164,7 +164,10 @@ def _dm_cell(c: Comparison) -> str:
 DM_PARAGRAPH = (
     "How to read this: the difference is the entry's test MSE minus the full Time-LLM's, averaged over "
     "the seeds both have (each seed pairs one run of each), with its 95% Student-t interval over those "
-    "seeds. An entry is called better or worse only when that interval excludes zero; otherwise the "
+    "seeds. An ablation is paired with the full model of its own depth and global batch; a baseline, "
+    "and the full model at another depth or global batch (an entry named by its backbone), with the "
+    "full-model cell of that horizon with the most seeds (then the larger global batch, then the "
+    "setting with the most runs). An entry is called better or worse only when that interval excludes zero; otherwise the "
     "table says \"no difference shown\" with the number of seeds. The p-values are per seed: a "
     "Diebold-Mariano test of equal accuracy on the two runs' test MSE per time step (each test window's "
     "squared error averaged over its horizon and the channels, ordered by the window's start), with "

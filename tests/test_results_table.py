@@ -31,9 +31,9 @@ def real_run(tmp_path_factory, data_root):
 
 
 def fake_run(root: Path, model="TimeLLM", ablation="none", seed=2021, mse=0.5, pred_len=96,
-             arrays=True) -> Path:
+             arrays=True, llm_layers=2) -> Path:
     """A results folder laid out as the trainer writes it, with arrays whose MSE is ``mse``."""
-    setting = f"long_term_forecast_x_{model}_ETTh1_pl{pred_len}_{ablation}_0_p10"
+    setting = f"long_term_forecast_x_{model}_ETTh1_pl{pred_len}_{ablation}_L{llm_layers}_0_p10"
     folder = root / f"s{seed}" / setting
     folder.mkdir(parents=True)
     n, h = 20, 4
@@ -43,7 +43,7 @@ def fake_run(root: Path, model="TimeLLM", ablation="none", seed=2021, mse=0.5, p
         np.save(folder / "pred.npy", pred)
         np.save(folder / "true.npy", true)
     args = {"model": model, "ablation": ablation, "data": "ETTh1", "features": "M", "percent": 10,
-            "seq_len": 512, "pred_len": pred_len, "llm_model": "SmolLM2", "llm_layers": 2,
+            "seq_len": 512, "pred_len": pred_len, "llm_model": "SmolLM2", "llm_layers": llm_layers,
             "seed": seed, "patience": 3, "batch_size": 24, "learning_rate": 0.01, "lradj": "type1",
             "train_epochs": 10}
     data = {"setting": setting, "args": args, "best_epoch": 2, "wall_seconds": 3600.0,
@@ -244,6 +244,29 @@ def test_the_four_horizon_average_averages_each_seed_over_the_horizons_first(tmp
     assert "n = 2" in line and "0.556 / 0.522" in line
 
 
+def test_other_depths_are_entries_against_the_main_setting_and_baselines_stay_on_it(tmp_path):
+    """Stage e's question, does a deeper LLM help: Time-LLM at 1 and 4 layers is paired with the
+    2-layer cell (the setting with the most runs), and a baseline is compared with that cell too,
+    never with another depth that has as many seeds."""
+    for seed in (2021, 2022, 2023):
+        for h in (96, 192, 336, 720):
+            fake_run(tmp_path / "runs", seed=seed, pred_len=h, mse=0.5 + h / 1000)
+        fake_run(tmp_path / "runs", seed=seed, mse=0.55 + (seed - 2021) / 100, llm_layers=4)
+        fake_run(tmp_path / "runs", seed=seed, mse=0.62 + (seed - 2021) / 100, llm_layers=1)
+        fake_run(tmp_path / "runs", model="DLinear", seed=seed, mse=0.45)
+    dest = tmp_path / "docs" / "results"
+    collect([tmp_path / "runs"], "fewshot10", dest)
+    found = {c.entry: c for c in compare(read_rows(dest / "runs.csv"), run_folders(dest))}
+    assert set(found) == {"Time-LLM, SmolLM2 × 1 layer", "Time-LLM, SmolLM2 × 4 layers", "DLinear"}
+    assert {c.reference for c in found.values()} == {"Time-LLM, SmolLM2 × 2 layers, global batch 24"}
+    deeper = found["Time-LLM, SmolLM2 × 4 layers"]
+    ci = stats.ttest_1samp([0.55 - 0.596, 0.56 - 0.596, 0.57 - 0.596], 0).confidence_interval(0.95)
+    assert deeper.seeds == (2021, 2022, 2023) and deeper.pred_len == 96
+    assert (deeper.difference.low, deeper.difference.high) == pytest.approx((ci.low, ci.high), abs=1e-5)
+    assert deeper.verdict == "better" and found["Time-LLM, SmolLM2 × 1 layer"].verdict == "worse"
+    assert "| Time-LLM, SmolLM2 × 4 layers | 96 | 24 | Time-LLM, SmolLM2 × 2 layers, global batch 24 |" in render(dest)
+
+
 def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
     """The wording rule over many random tables: every comparison the report words as better or
     worse has a seed-level interval that excludes zero, and every other one says no difference."""
@@ -289,7 +312,7 @@ def test_paired_tests_read_the_window_losses_of_both_runs(tmp_path):
     (c,) = compare(read_rows(dest / "runs.csv"), run_folders(dest))
     assert c.seeds == (2021, 2022) and [seed for seed, _ in c.dm] == [2021, 2022]
     for seed, dm in c.dm:
-        runs = {ab: np.load(next((tmp_path / "runs").glob(f"s{seed}/*_{ab}_0_p10/pred.npy")))
+        runs = {ab: np.load(next((tmp_path / "runs").glob(f"s{seed}/*_{ab}_L2_0_p10/pred.npy")))
                 for ab in ("none", "no_llm")}
         d = (runs["no_llm"] ** 2).mean(axis=(1, 2)) - (runs["none"] ** 2).mean(axis=(1, 2))
         assert dm is not None and dm.n == 20 and dm.lag == 3
