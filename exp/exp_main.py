@@ -29,7 +29,7 @@ from exp.distributed import build_accelerator, distributed_info
 from exp.precision import backbone_dtype, set_tf32
 from exp.predict import check_columns
 from exp.progress import progress_bar
-from exp.results import ResultWriter, source_provenance
+from exp.results import ResultWriter, run_origin
 from exp.tasks import Evaluation, get_task
 from exp.tracking import RunTracker
 from layers.peft_adapters import base_weight_checksum
@@ -132,8 +132,8 @@ class Trainer:
     def __init__(self, cfg: RunConfig, setting: str, accelerator, train_setting: str | None = None):
         self.t_start = time.time()  # metrics.json's wall_seconds count from here
         self.wall_before = 0.0      # seconds an interrupted run spent before this process resumed it
-        # the code the run starts from (a resume keeps it and adds its own: _maybe_resume)
-        self.provenance = {"started": source_provenance(), "resumed": []}
+        # the code and machine the run starts from (a resume keeps it and adds its own: _maybe_resume)
+        self.provenance = {"started": run_origin(accelerator.device), "resumed": []}
         self.cfg, self.setting, self.acc = cfg, setting, accelerator
         self.task = get_task(cfg)
         self.ckpt_dir = checkpoint_folder(cfg, train_setting or setting)

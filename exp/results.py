@@ -20,11 +20,14 @@ import csv
 import hashlib
 import io
 import json
+import os
+import platform
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from utils.checkpoint import atomic_write_text
 from utils.errors import UserError
@@ -73,10 +76,54 @@ def source_provenance(root: Path | None = None) -> dict | None:
     return {"commit": sha, "dirty": True, "diff_sha256": h.hexdigest()}
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(device: str | torch.device = "cpu") -> dict:
+    """Where a process runs, which sets a run's wall time and, through the thread count and the
+    kernels, its last digits: ``{"cpu": model name, "cores": logical cores, "threads": torch's
+    intra-op threads, "capability": the CPU kernels torch picked ("AVX512", "AVX2", ...),
+    "torch": version, "device": "cpu" or the accelerator's name}``."""
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+            "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
+            "device": name}
+
+
+def run_origin(device: str | torch.device = "cpu", root: Path | None = None) -> dict:
+    """One provenance entry of metrics.json: the code a process starts from
+    (:func:`source_provenance`; ``commit`` None outside a checkout) and the machine it runs on
+    (``machine``: :func:`machine_info`)."""
+    code = source_provenance(root) or {"commit": None, "dirty": False, "diff_sha256": None}
+    return {**code, "machine": machine_info(device)}
+
+
+def machine_label(provenance: dict | None) -> str:
+    """A run's machines in a few words, for the results table: "2 threads, AVX512", with the
+    other machines that resumed it after a slash; "—" for runs older than the record."""
+    entries = [] if not provenance else [provenance.get("started") or {}, *provenance.get("resumed", [])]
+    labels = []
+    for m in (e.get("machine") for e in entries):
+        if m:
+            where = m["capability"] if m["device"] == "cpu" else m["device"]
+            label = f"{m['threads']} thread{'' if m['threads'] == 1 else 's'}, {where}"
+            if label not in labels:
+                labels.append(label)
+    return " / ".join(labels) or "—"
+
+
 def commit_label(provenance: dict | None) -> str | None:
     """The one-string form of :func:`source_provenance` (runs.csv's ``commit``): ``sha`` or
-    ``sha+dirty``."""
-    if not provenance:
+    ``sha+dirty``; None outside a checkout."""
+    if not provenance or not provenance.get("commit"):
         return None
     return provenance["commit"] + ("+dirty" if provenance["dirty"] else "")
 
@@ -177,7 +224,7 @@ class ResultWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         metrics = dict(result.metrics)
         info = dict(info)
-        provenance = info.pop("provenance", None) or {"started": source_provenance()}
+        provenance = info.pop("provenance", None) or {"started": run_origin()}
         payload = {"metrics": metrics, **info, "args": self.cfg.as_dict(),
                    "commit": commit_label(provenance["started"]), "provenance": provenance,
                    "finished": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -16,6 +16,7 @@ import statistics
 from pathlib import Path
 
 from data_provider.datasets import M4_GROUPS
+from exp.results import machine_label
 from models.ablations import ABLATIONS
 from report.comparisons import Comparison, backbone, cells, compare, entry_name, is_full
 from report.paper_tables import Stat, differences_note, load_run
@@ -216,17 +217,28 @@ def _run_link(folder: Path | None, dest: Path) -> str:
 def runs_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:
     lines = ["### Every run", "",
              "| model | ablation | horizon | backbone | global batch | seed | MSE | MAE | test samples | "
-             "best epoch | wall (min) | commit | files |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "best epoch | wall (min) | machine | commit | files |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        link = _run_link(folders.get(row_key(r)), dest)
+        folder = folders.get(row_key(r))
         lines.append(f"| {r['model']} | {r['ablation']} | {r['pred_len']} | {backbone(r)} | {r['global_batch']} | "
                      f"{r['seed']} | "
                      f"{r['mse']:.4f} | {r['mae']:.4f} | {r['n_samples']} | {r['best_epoch']} | "
-                     f"{r['wall_s'] / 60:.1f} | `{str(r['commit'])[:10]}` | {link} |")
+                     f"{r['wall_s'] / 60:.1f} | {_machine(folder)} | `{str(r['commit'])[:10]}` | "
+                     f"{_run_link(folder, dest)} |")
     return lines + ["", "Test samples: a channel-independent run counts every window once per channel, a "
                     "multivariate run once; both score the same test windows. Global batch: the windows "
                     "averaged in one optimiser step (processes x batch x accumulation); rows of different "
-                    "global batches are never averaged together.", ""]
+                    "global batches are never averaged together. Machine: torch's threads and the CPU "
+                    "kernels it picked (or the GPU) of the process that started the run, then of any that "
+                    "resumed it elsewhere; they set the wall time, and the thread count moves the last "
+                    "digits of a run ('—': a run from before this was recorded).", ""]
+
+
+def _machine(folder: Path | None) -> str:
+    if folder is None:
+        return "—"
+    return machine_label(json.loads((folder / "metrics.json").read_text()).get("provenance"))
 
 
 TABLE_TITLES = {"fewshot10": "ETTh1, 10% few-shot (paper Table 3 protocol)",

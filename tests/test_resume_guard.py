@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from tests.helpers.project import ROOT
 from tests.helpers.runs import DLINEAR, only_metrics, run_main
@@ -53,6 +54,24 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
     started, (resumed,) = got["provenance"]["started"], got["provenance"]["resumed"]
     assert started == want["provenance"]["started"] and got["commit"] == want["commit"]
     assert resumed["after_epoch"] >= 1 and resumed["commit"] == started["commit"]
+    # and the machine of each process: OMP_NUM_THREADS=1 for both
+    assert started["machine"]["threads"] == resumed["machine"]["threads"] == 1
+    assert started["machine"]["device"] == "cpu" and started["machine"]["torch"] == torch.__version__
+
+
+def test_machine_label_names_each_machine_once():
+    from exp.results import machine_info, machine_label
+    here = machine_info()
+    assert here["threads"] == torch.get_num_threads() and here["cores"] == os.cpu_count()
+    a = {"threads": 2, "capability": "AVX512", "device": "cpu"}
+    b = {"threads": 1, "capability": "AVX2", "device": "cpu"}
+    gpu = {"threads": 8, "capability": "AVX512", "device": "NVIDIA H100 80GB HBM3"}
+    entry = lambda m: {"commit": "abc", "machine": m}
+    assert machine_label({"started": entry(a), "resumed": [entry(a)]}) == "2 threads, AVX512"
+    assert machine_label({"started": entry(a), "resumed": [entry(b), entry(a)]}) == "2 threads, AVX512 / 1 thread, AVX2"
+    assert machine_label({"started": entry(gpu), "resumed": []}) == "8 threads, NVIDIA H100 80GB HBM3"
+    assert machine_label({"started": {"commit": "abc"}, "resumed": []}) == "—"   # before machines were kept
+    assert machine_label(None) == "—"
 
 
 def test_provenance_names_the_commit_and_hashes_the_changes(tmp_path):
