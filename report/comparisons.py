@@ -43,6 +43,9 @@ class Comparison:
     relative: float                  # mean difference / Time-LLM's mean MSE on those seeds
     dm: tuple[tuple[int, DMResult | None], ...]  # per matched seed (None: no window losses kept)
     verdict: str                     # of the entry against Time-LLM
+    ablation: str | None = None      # the entry's --ablation ("none": the full model); None: a baseline
+    llm_layers: int | None = None    # the entry's backbone depth (Time-LLM entries)
+    reference_layers: int | None = None  # the paired Time-LLM cell's
 
 
 def entry_name(row: dict) -> str:
@@ -102,6 +105,10 @@ def _entries(rows: list[dict]) -> list[list[dict]]:
     return variants + list(cells([r for r in rows if not is_full(r)]).values())
 
 
+def _layers(row: dict) -> int | None:
+    return int(row["llm_layers"]) if row["model"] == "TimeLLM" and row["llm_layers"] not in ("", None) else None
+
+
 def _name(row: dict) -> str:
     """An entry's name: the full model's other settings name their backbone."""
     return f"Time-LLM, {backbone(row)}" if is_full(row) else entry_name(row)
@@ -144,5 +151,7 @@ def compare(rows: list[dict], folders: dict) -> list[Comparison]:
             global_batch=int(entry[0]["global_batch"]),
             reference=f"Time-LLM, {backbone(f0)}, global batch {f0['global_batch']}",
             seeds=tuple(e["seed"] for e, _ in pairs), difference=diff, relative=diff.mean / base,
-            dm=tuple((e["seed"], _dm(e, f, folders)) for e, f in pairs), verdict=verdict(diff)))
+            dm=tuple((e["seed"], _dm(e, f, folders)) for e, f in pairs), verdict=verdict(diff),
+            ablation=entry[0]["ablation"] if entry[0]["model"] == "TimeLLM" else None,
+            llm_layers=_layers(entry[0]), reference_layers=_layers(f0)))
     return out

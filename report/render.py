@@ -180,6 +180,52 @@ DM_PARAGRAPH = (
     "before per-window losses were kept.")
 
 
+# what sits where the pretrained LLM was, per ablation llm kind (models/ablations.py)
+IN_ITS_PLACE = {"none": "nothing (no_llm)", "random": "the same LLM with random weights (random_llm)",
+                "attention_layer": "one trainable Transformer layer (attention_layer)",
+                "self_attention": "one trainable self-attention layer (llm2attn)"}
+ANSWER = {"worse": "the LLM is shown better", "better": "the LLM is shown worse"}
+
+
+def llm_answers(found: list[Comparison]) -> list[str]:
+    """"Does the pretrained LLM help?", one line per horizon and global batch, from the paired
+    comparisons of two or more seeds: against each ablation that removes, randomises or replaces
+    the LLM, and against the full model at another depth. Worded by the same rule: the LLM is
+    shown better or worse only where the interval of the difference excludes zero."""
+    parts: dict[tuple[int, int], list[str]] = {}
+    for c in found:
+        if c.difference.n < 2 or c.ablation is None:
+            continue
+        kind = ABLATIONS[c.ablation].llm
+        if c.ablation == "none" and c.llm_layers != c.reference_layers:
+            k, ref = c.llm_layers, c.reference_layers
+            layers = f"{k} layer{'' if k == 1 else 's'}"
+            what, whose = f"{layers} instead of {ref}", f"the {k}-layer model's MSE minus the {ref}-layer one's"
+            answer = (f"{layers} {'is' if k == 1 else 'are'} shown {c.verdict}" if c.verdict in ("better", "worse")
+                      else "no difference shown")
+        elif kind in IN_ITS_PLACE:
+            what, whose = f"against {IN_ITS_PLACE[kind]}", "its MSE minus Time-LLM's"
+            answer = ANSWER.get(c.verdict, "no difference shown")
+        else:
+            continue
+        d = c.difference
+        parts.setdefault((c.pred_len, c.global_batch), []).append(
+            f"{what}: {answer} (n = {d.n}; {whose} {d.mean:+.4f}, 95% CI [{d.low:+.4f}, {d.high:+.4f}])")
+    return [f"- does the pretrained LLM help (horizon {h}, global batch {gb}, paired by seed)? "
+            + "; ".join(answers) for (h, gb), answers in sorted(parts.items())]
+
+
+def llm_section(rows: list[dict], folders: dict) -> list[str]:
+    lines = llm_answers(compare(rows, folders))
+    if not lines:
+        return []
+    return ["### Does the LLM help?", "", *lines, "",
+            "From the paired comparisons above with two or more seeds: each ablation that removes, "
+            "randomises or replaces the frozen LLM, and the full model at another depth, against the "
+            "full Time-LLM (positive: Time-LLM's error is lower). One seed has no interval and is "
+            "left out.", ""]
+
+
 def comparison_section(rows: list[dict], folders: dict) -> list[str]:
     found = compare(rows, folders)
     if not found:
@@ -321,6 +367,7 @@ def render(dest: Path = RESULTS, published=None) -> str:
         out += timellm_section(group, pub)
         out += entries_section(group, pub, folders)
         out += comparison_section(group, folders)
+        out += llm_section(group, folders)
         out += deviations_section(group, folders, dest)
         out += runs_section(group, folders, dest)
     m4_folders = run_folders(dest, M4)
@@ -393,6 +440,7 @@ def readme_block(dest: Path = RESULTS, published=None) -> str:
                 lines.append(f"- {entry_name(r)} (its own recipe), horizon {r['pred_len']}: MSE {_stat([x['mse'] for x in rs])}, "
                              f"MAE {_stat([x['mae'] for x in rs])}, n = {len(rs)}")
         lines += standing(found)
+        lines += llm_answers(found)
         lines.append("")
     for (table,), group in sorted(_group(read_rows(dest / M4.csv, M4), ("table",)).items()):
         lines.append(f"**{TABLE_TITLES.get(table, table)}** (details: [docs/RESULTS.md](docs/RESULTS.md)):")

@@ -220,6 +220,9 @@ def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(t
             "(horizon 96, global batch 24)") in block
     assert "MSE difference against" not in next(ln for ln in block.splitlines() if "DLinear" in ln)
     assert "rank" not in block
+    answer = ("- does the pretrained LLM help (horizon 96, global batch 24, paired by seed)? against nothing "
+              "(no_llm): the LLM is shown worse (n = 3; its MSE minus Time-LLM's -0.1000, 95% CI [")
+    assert answer in block and answer in text and "random weights (random_llm): no difference shown (n = 3" in block
 
 
 def test_the_four_horizon_average_averages_each_seed_over_the_horizons_first(tmp_path):
@@ -265,12 +268,17 @@ def test_other_depths_are_entries_against_the_main_setting_and_baselines_stay_on
     assert (deeper.difference.low, deeper.difference.high) == pytest.approx((ci.low, ci.high), abs=1e-5)
     assert deeper.verdict == "better" and found["Time-LLM, SmolLM2 × 1 layer"].verdict == "worse"
     assert "| Time-LLM, SmolLM2 × 4 layers | 96 | 24 | Time-LLM, SmolLM2 × 2 layers, global batch 24 |" in render(dest)
+    answer = next(ln for ln in readme_block(dest).splitlines() if ln.startswith("- does the pretrained LLM help"))
+    assert answer.startswith("- does the pretrained LLM help (horizon 96, global batch 24, paired by seed)? ")
+    assert "4 layers instead of 2: 4 layers are shown better (n = 3; the 4-layer model's MSE minus" in answer
+    assert "1 layer instead of 2: 1 layer is shown worse" in answer and "DLinear" not in answer
 
 
 def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
     """The wording rule over many random tables: every comparison the report words as better or
     worse has a seed-level interval that excludes zero, and every other one says no difference."""
     rng = np.random.default_rng(7)
+    answered = 0
     for trial in range(6):
         root = tmp_path / f"t{trial}"
         n = int(rng.integers(1, 5))
@@ -283,6 +291,15 @@ def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
         words = [ln for ln in render(dest).splitlines() if "| Time-LLM, SmolLM2" in ln]
         words += [ln for ln in readme_block(dest).splitlines() if "MSE difference against" in ln]
         assert words
+        answers = [part for ln in readme_block(dest).splitlines() if ln.startswith("- does the pretrained LLM")
+                   for part in ln.split("? ", 1)[1].split("); ")]
+        answered += len(answers)
+        for part in answers:                          # "the LLM is shown better" only where Time-LLM's is lower
+            low, high = map(float, re.search(r"95% CI \[([-+.\d]+), ([-+.\d]+)\]", part).groups())
+            if "the LLM is shown" in part:
+                assert (low > 0) if "shown better" in part else (high < 0), part
+            else:
+                assert "no difference shown" in part and low <= 0 <= high, part
         for ln in words:
             said = "better" if ln.rstrip(" |").endswith("better") else "worse" if ln.rstrip(" |").endswith("worse") else None
             found = re.search(r"95% CI \[([-+.\d]+), ([-+.\d]+)\]", ln)
@@ -293,6 +310,7 @@ def test_better_or_worse_only_where_the_interval_excludes_zero(tmp_path):
             else:
                 assert "no difference shown" in ln, ln
                 assert found is None or float(found.group(1)) <= 0 <= float(found.group(2)), ln
+    assert answered
 
 
 def test_paired_tests_read_the_window_losses_of_both_runs(tmp_path):
