@@ -236,7 +236,17 @@ def comparison_section(rows: list[dict], folders: dict) -> list[str]:
     for c in found:
         lines.append(f"| {c.entry} | {c.pred_len} | {c.global_batch} | {c.reference} | "
                      f"{', '.join(map(str, c.seeds))} | {_difference(c)} | {_dm_cell(c)} | {c.verdict} |")
-    return lines + ["", DM_PARAGRAPH, ""]
+    k = sum(c.difference.n >= 2 for c in found)
+    return lines + ["", DM_PARAGRAPH, "", multiplicity_note(k), ""]
+
+
+def multiplicity_note(k: int) -> str:
+    """What the table's k intervals promise together: each is a 95% interval on its own, not
+    adjusted for the others."""
+    return (f"The {k} interval{'' if k == 1 else 's'} above {'is' if k == 1 else 'are each'} a 95% interval on "
+            f"{'its' if k == 1 else 'their'} own, not adjusted for the number of comparisons: where no entry "
+            f"truly differs from Time-LLM, about {0.05 * k:.1f} of {k} would still exclude zero by chance "
+            "on average.")
 
 
 def deviations_section(rows: list[dict], folders: dict, dest: Path) -> list[str]:

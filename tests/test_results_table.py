@@ -209,6 +209,9 @@ def test_render_puts_ours_beside_the_paper_and_ablations_beside_the_full_model(t
     assert dlinear.endswith("| no difference shown (1 seed) |") and "no interval (1 seed)" in dlinear
     assert "early-stopping patience 3 (paper 10)" in text and "global batch: 24 (paper 192)" in text
     assert "Diebold-Mariano" in text and "rank" not in text
+    # two comparisons carry an interval (no_llm, random_llm; DLinear has one seed)
+    assert "The 2 intervals above are each a 95% interval on their own, not adjusted" in text
+    assert "about 0.1 of 2 would still exclude zero by chance" in text
     block = readme_block(dest)
     assert block.startswith(README_BEGIN) and block.endswith(README_END)
     assert f"MSE 0.5100 ± 0.0100 (95% CI [{ci.low:.4f}, {ci.high:.4f}])" in block
