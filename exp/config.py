@@ -330,7 +330,7 @@ def build_config(args) -> RunConfig:
     """The validated configuration of the parsed flags ``args`` (left unchanged)."""
     values = flag_values(args)
     values.update(derived_values(args))
-    own = {f.name for _, flags in model_flags() for f in flags}
+    own = set(flag_names()) - {f.name for f in fields(RunConfig)}  # the models' own (cached)
     cfg = RunConfig(**{k: v for k, v in values.items() if k not in own},
                     model_flags={k: v for k, v in values.items() if k in own})
     validate(cfg)
