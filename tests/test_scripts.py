@@ -279,3 +279,23 @@ def test_results_runner_chooses_gpt4ts_learning_rate_on_validation(tmp_path):
     link = runs / "gpt4ts_96_fewshot_gb192_s2021"
     assert link.is_symlink() and link.resolve() == (runs / "gpt4ts_96_fewshot_gb192_lr0.000005_s2021").resolve()
 
+
+
+def test_campaign_queue_plans_runs_collects_all_but_selection_runs_and_refuses_unknown_names(tmp_path):
+    """scripts/results/queue.sh with DRY_RUN=1: each name goes through the runner (its command is
+    printed), a selection run (_lr<value>_) is not collected, a name the runner does not know is
+    skipped with a line saying so, and no names at all is a one-line error with exit status 2."""
+    queue = ROOT / "scripts" / "results" / "queue.sh"
+    env = {**os.environ, "DRY_RUN": "1", "RUNS": str(tmp_path), "COMMIT": "1"}
+    names = ["no_prompt_96_gb192_s2022", "gpt4ts_96_fewshot_gb192_lr0.001_s2021", "nonsense_s1"]
+    out = subprocess.run(["bash", str(queue), *names], capture_output=True, text=True, env=env, check=True)
+    lines = [ln for ln in out.stdout.splitlines() if not ln.startswith("==")]
+    assert lines[0].startswith("no_prompt_96_gb192_s2022: env PRED_LENS=96 ") and "--ablation no_prompt" in lines[0]
+    assert "--seed 2022" in lines[0] and f"--results_dir {tmp_path}/no_prompt_96_gb192_s2022/results" in lines[0]
+    assert lines[1] == "no_prompt_96_gb192_s2022: would be collected into table fewshot10 and committed"
+    assert lines[2].startswith("gpt4ts_96_fewshot_gb192_lr0.001_s2021: env ") and " LR=0.001 " in lines[2]
+    assert lines[3] == "gpt4ts_96_fewshot_gb192_lr0.001_s2021: a selection run, not collected"
+    assert lines[4].startswith("nonsense_s1: not a run of scripts/results/ETTh1_fewshot10.sh")
+    assert len(lines) == 5 and not list(tmp_path.iterdir())   # a dry run makes no run folder
+    empty = subprocess.run(["bash", str(queue)], capture_output=True, text=True, env=env)
+    assert empty.returncode == 2 and len(empty.stderr.strip().splitlines()) == 1
