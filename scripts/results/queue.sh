@@ -19,58 +19,65 @@
 #   WAIT_PID first wait for this process to end (a run that an earlier queue left running)
 #   DRY_RUN=1    print each run's command and what would be collected; nothing runs
 set -uo pipefail
-HERE="$(cd "$(dirname "$0")/../.." && pwd)"
-FROM="${FROM:-$HERE}"
-RUNNER="${RUNNER:-scripts/results/ETTh1_fewshot10.sh}"
-TABLE="${TABLE:-fewshot10}"
-RUNS="${RUNS:-$HOME/runs/fewshot10}"
-PY="${FACTS_PYTHON:-python}"
-[ "$#" -gt 0 ] || { echo "queue.sh: no run names given (DRY_RUN=1 bash $RUNNER lists them)" >&2; exit 2; }
-[ -f "$FROM/$RUNNER" ] || { echo "queue.sh: no runner $FROM/$RUNNER (set RUNNER or FROM)" >&2; exit 2; }
-stamp() { date -u +%FT%TZ; }
 
-if [ -n "${WAIT_PID:-}" ]; then
-  echo "== $(stamp) waiting for process $WAIT_PID"
-  while kill -0 "$WAIT_PID" 2> /dev/null; do sleep 20; done
-fi
-if [ -n "${FROM_COMMIT:-}" ]; then
-  git -C "$FROM" checkout -q --detach "$FROM_COMMIT" || { echo "queue.sh: cannot move $FROM to $FROM_COMMIT" >&2; exit 2; }
-fi
-echo "== $(stamp) running from $FROM at $(git -C "$FROM" rev-parse --short HEAD 2> /dev/null || echo '?')"
+# The whole script is one function, read before it runs: editing this file (or checking out
+# another commit) while a queue runs cannot change what that queue does.
+main() {
+  HERE="$(cd "$(dirname "$0")/../.." && pwd)"
+  FROM="${FROM:-$HERE}"
+  RUNNER="${RUNNER:-scripts/results/ETTh1_fewshot10.sh}"
+  TABLE="${TABLE:-fewshot10}"
+  RUNS="${RUNS:-$HOME/runs/fewshot10}"
+  PY="${FACTS_PYTHON:-python}"
+  [ "$#" -gt 0 ] || { echo "queue.sh: no run names given (DRY_RUN=1 bash $RUNNER lists them)" >&2; exit 2; }
+  [ -f "$FROM/$RUNNER" ] || { echo "queue.sh: no runner $FROM/$RUNNER (set RUNNER or FROM)" >&2; exit 2; }
+  stamp() { date -u +%FT%TZ; }
 
-for name in "$@"; do
-  echo "== $(stamp) $name"
-  planned=$(cd "$FROM" && ONLY="$name" STAGES="${STAGES:-a b c d e}" RUNS="$RUNS" DRY_RUN=1 bash "$RUNNER" 2> /dev/null)
-  if [ -z "$planned" ]; then
-    echo "$name: not a run of $RUNNER (DRY_RUN=1 bash $RUNNER lists them); skipped"
-    continue
+  if [ -n "${WAIT_PID:-}" ]; then
+    echo "== $(stamp) waiting for process $WAIT_PID"
+    while kill -0 "$WAIT_PID" 2> /dev/null; do sleep 20; done
   fi
-  if [ -n "${DRY_RUN:-}" ]; then
-    echo "$planned"
-  else
-    (cd "$FROM" && ONLY="$name" STAGES="${STAGES:-a b c d e}" RUNS="$RUNS" bash "$RUNNER")
+  if [ -n "${FROM_COMMIT:-}" ]; then
+    git -C "$FROM" checkout -q --detach "$FROM_COMMIT" || { echo "queue.sh: cannot move $FROM to $FROM_COMMIT" >&2; exit 2; }
   fi
-  case "$name" in *_lr[0-9]*_*) echo "$name: a selection run, not collected"; continue ;; esac
-  if [ -n "${DRY_RUN:-}" ]; then
-    echo "$name: would be collected into table $TABLE${COMMIT:+ and committed}"
-    continue
-  fi
-  if ! compgen -G "$RUNS/$name/results/*/metrics.json" > /dev/null; then
-    echo "$name: not finished, not collected (see $RUNS/$name/log.txt)"
-    continue
-  fi
-  (cd "$HERE" && "$PY" -m report collect "$RUNS/$name" --table "$TABLE" && "$PY" -m report check) \
-    || { echo "$name: collect or check FAILED"; continue; }
-  if [ -n "${COMMIT:-}" ]; then
-    files=(docs/results docs/RESULTS.md README.md)
-    (cd "$HERE" && git add "${files[@]}" && if git diff --cached --quiet -- "${files[@]}"; then
-       echo "$name: collected, already committed"
-     else
-       git commit -q -m "Results: $name (table $TABLE; collected by scripts/results/queue.sh)" -- "${files[@]}" \
-         && echo "$name: collected and committed"
-     fi) || echo "$name: collected, commit FAILED"
-  else
-    echo "$name: collected"
-  fi
-done
-echo "== $(stamp) queue done"
+  echo "== $(stamp) running from $FROM at $(git -C "$FROM" rev-parse --short HEAD 2> /dev/null || echo '?')"
+
+  for name in "$@"; do
+    echo "== $(stamp) $name"
+    planned=$(cd "$FROM" && ONLY="$name" STAGES="${STAGES:-a b c d e}" RUNS="$RUNS" DRY_RUN=1 bash "$RUNNER" 2> /dev/null)
+    if [ -z "$planned" ]; then
+      echo "$name: not a run of $RUNNER (DRY_RUN=1 bash $RUNNER lists them); skipped"
+      continue
+    fi
+    if [ -n "${DRY_RUN:-}" ]; then
+      echo "$planned"
+    else
+      (cd "$FROM" && ONLY="$name" STAGES="${STAGES:-a b c d e}" RUNS="$RUNS" bash "$RUNNER")
+    fi
+    case "$name" in *_lr[0-9]*_*) echo "$name: a selection run, not collected"; continue ;; esac
+    if [ -n "${DRY_RUN:-}" ]; then
+      echo "$name: would be collected into table $TABLE${COMMIT:+ and committed}"
+      continue
+    fi
+    if ! compgen -G "$RUNS/$name/results/*/metrics.json" > /dev/null; then
+      echo "$name: not finished, not collected (see $RUNS/$name/log.txt)"
+      continue
+    fi
+    (cd "$HERE" && "$PY" -m report collect "$RUNS/$name" --table "$TABLE" && "$PY" -m report check) \
+      || { echo "$name: collect or check FAILED"; continue; }
+    if [ -n "${COMMIT:-}" ]; then
+      files=(docs/results docs/RESULTS.md README.md)
+      (cd "$HERE" && git add "${files[@]}" && if git diff --cached --quiet -- "${files[@]}"; then
+         echo "$name: collected, already committed"
+       else
+         git commit -q -m "Results: $name (table $TABLE; collected by scripts/results/queue.sh)" -- "${files[@]}" \
+           && echo "$name: collected and committed"
+       fi) || echo "$name: collected, commit FAILED"
+    else
+      echo "$name: collected"
+    fi
+  done
+  echo "== $(stamp) queue done"
+}
+
+main "$@"; exit
