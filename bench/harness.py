@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -17,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from exp import results
 from exp.config import build_config
 from run_main import build_parser
 from utils.cpu import reuse_freed_memory
@@ -74,13 +74,8 @@ def median(values) -> float:
 
 # ----------------------------------------------------------------------------- the machine
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    """The CPU's model name, "unknown" when the machine does not say (exp.results.cpu_model)."""
+    return results.cpu_model() or "unknown"
 
 
 def cpu_pressure() -> str:

@@ -76,14 +76,15 @@ def source_provenance(root: Path | None = None) -> dict | None:
     return {"commit": sha, "dirty": True, "diff_sha256": h.hexdigest()}
 
 
-def _cpu_name() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else the platform's); "" when neither says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return platform.processor()
 
 
 def machine_info(device: str | torch.device = "cpu") -> dict:
@@ -93,7 +94,7 @@ def machine_info(device: str | torch.device = "cpu") -> dict:
     "torch": version, "device": "cpu" or the accelerator's name}``."""
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+    return {"cpu": cpu_model() or platform.machine(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
             "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
             "device": name}
 
