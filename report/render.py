@@ -215,8 +215,8 @@ def llm_answers(found: list[Comparison]) -> list[str]:
             + "; ".join(answers) for (h, gb), answers in sorted(parts.items())]
 
 
-def llm_section(rows: list[dict], folders: dict) -> list[str]:
-    lines = llm_answers(compare(rows, folders))
+def llm_section(found: list[Comparison]) -> list[str]:
+    lines = llm_answers(found)
     if not lines:
         return []
     return ["### Does the LLM help?", "", *lines, "",
@@ -226,8 +226,7 @@ def llm_section(rows: list[dict], folders: dict) -> list[str]:
             "left out.", ""]
 
 
-def comparison_section(rows: list[dict], folders: dict) -> list[str]:
-    found = compare(rows, folders)
+def comparison_section(found: list[Comparison]) -> list[str]:
     if not found:
         return []
     lines = ["### Against the full Time-LLM (paired by seed)", "",
@@ -376,8 +375,9 @@ def render(dest: Path = RESULTS, published=None) -> str:
         out += [f"## {TABLE_TITLES.get(table, table)}", ""]
         out += timellm_section(group, pub)
         out += entries_section(group, pub, folders)
-        out += comparison_section(group, folders)
-        out += llm_section(group, folders)
+        found = compare(group, folders)  # the paired tests read every run's window losses: once
+        out += comparison_section(found)
+        out += llm_section(found)
         out += deviations_section(group, folders, dest)
         out += runs_section(group, folders, dest)
     m4_folders = run_folders(dest, M4)
